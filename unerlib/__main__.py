@@ -1,0 +1,7 @@
+"""``python -m unerlib``: the ``uner`` command line."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

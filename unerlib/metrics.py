@@ -1,0 +1,194 @@
+"""The official UniversalNER metric, exactly as ``src/eval/evaluate.py`` behaves, plus a
+per-type breakdown and a lenient parser (named as such, never the default).
+
+Official behaviour, reproduced here:
+
+- the model output is cut after the last ``ASSISTANT:`` and stripped;
+- ``re.match(r'\\[(.*?)\\]', text)`` must match at the *start* of the output (text
+  before the list scores as empty); the match is non-greedy and ``.`` stops at a newline,
+  so the list ends at its first ``]`` and a list spread over lines reads as empty;
+- the match is parsed with ``json.loads``; anything that fails, or any item that is not a
+  string (numbers, objects), makes the whole answer empty;
+- each item is lower-cased, stripped of punctuation and the articles a/an/the, and its
+  whitespace folded (a list item is normalised element by element into a tuple);
+- repeats are dropped, then micro precision/recall/F1 are counted with 1e-10 smoothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import string
+from pathlib import Path
+from typing import Callable, Hashable, Iterable, Sequence
+
+from .data import DataError, iter_uniner_conversations
+
+_PUNCT = set(string.punctuation)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_OFFICIAL_LIST = re.compile(r"\[(.*?)\]")
+
+
+def normalize_answer(s: str) -> str:
+    """Lower-case, drop punctuation, drop the articles a/an/the, fold whitespace."""
+    s = "".join(ch for ch in s.lower() if ch not in _PUNCT)
+    return " ".join(_ARTICLES.sub(" ", s).split())
+
+
+def official_response(output: str) -> str:
+    """What the official code scores of a raw generation: the text after the last
+    ``ASSISTANT:``, stripped."""
+    return output.split("ASSISTANT:")[-1].strip()
+
+
+def _normalize_items(items: Iterable) -> list[Hashable]:
+    out: list[Hashable] = []
+    for item in items:
+        if isinstance(item, (list, tuple)):
+            norm: Hashable = tuple(normalize_answer(e) for e in item)
+        else:
+            norm = normalize_answer(item)
+        if norm not in out:
+            out.append(norm)
+    return out
+
+
+def parse_official(text: str) -> list[Hashable]:
+    """The official ``parser``: normalised, de-duplicated items of the list that opens
+    ``text``, or ``[]`` when there is none or it is not valid JSON."""
+    try:
+        match = _OFFICIAL_LIST.match(text)
+        items = json.loads(match.group() if match else "[]")
+        return _normalize_items(items)
+    except Exception:  # the official code swallows every error the same way
+        return []
+
+
+def parse_lenient(text: str) -> list[Hashable]:
+    """A lenient parser (not the paper's): the first list anywhere in the text, across
+    lines, as JSON or as a Python literal (single quotes, tuples); non-strings dropped."""
+    text = official_response(text)
+    start = text.find("[")
+    while start != -1:
+        depth, end = 0, -1
+        for i in range(start, len(text)):
+            if text[i] == "[":
+                depth += 1
+            elif text[i] == "]":
+                depth -= 1
+                if depth == 0:
+                    end = i + 1
+                    break
+        candidate = text[start:end] if end != -1 else text[start:] + "]"
+        for load in (json.loads, ast.literal_eval):
+            try:
+                items = load(candidate)
+            except Exception:
+                continue
+            if isinstance(items, (list, tuple)):
+                keep = [x for x in items if isinstance(x, str)
+                        or (isinstance(x, (list, tuple)) and all(isinstance(e, str) for e in x))]
+                return _normalize_items(keep)
+        start = text.find("[", start + 1)
+    return []
+
+
+PARSERS: dict[str, Callable[[str], list[Hashable]]] = {"official": parse_official, "lenient": parse_lenient}
+
+
+def _counts(pred: str, gold: str, parse: Callable[[str], list[Hashable]]) -> tuple[int, int, int]:
+    p = parse(official_response(pred))
+    g = parse_official(gold)
+    return sum(1 for t in p if t in g), len(p), len(g)
+
+
+def prf(n_correct: int, n_pred: int, n_gold: int) -> dict[str, float]:
+    """Micro precision, recall and F1 with the paper's 1e-10 smoothing."""
+    prec = n_correct / (n_pred + 1e-10)
+    rec = n_correct / (n_gold + 1e-10)
+    return {"precision": prec, "recall": rec, "f1": 2 * prec * rec / (prec + rec + 1e-10)}
+
+
+def score(preds: Sequence[str], golds: Sequence[str], parser: str = "official") -> dict[str, float]:
+    """Micro precision/recall/F1 over questions (raw predictions against gold answers),
+    with ``n`` (questions) and the raw counts."""
+    if len(preds) != len(golds):
+        raise ValueError(f"{len(preds)} predictions for {len(golds)} gold answers")
+    parse = PARSERS[parser]
+    c = p = g = 0
+    for pred, gold in zip(preds, golds):
+        dc, dp, dg = _counts(pred, gold, parse)
+        c, p, g = c + dc, p + dp, g + dg
+    return {**prf(c, p, g), "n": len(golds), "n_correct": c, "n_pred": p, "n_gold": g}
+
+
+def score_by_type(
+    preds: Sequence[str], golds: Sequence[str], types: Sequence[str], parser: str = "official"
+) -> dict[str, dict[str, float]]:
+    """The same metric per entity type (the question's type)."""
+    buckets: dict[str, tuple[list[str], list[str]]] = {}
+    for pred, gold, typ in zip(preds, golds, types):
+        ps, gs = buckets.setdefault(typ, ([], []))
+        ps.append(pred)
+        gs.append(gold)
+    return {t: score(ps, gs, parser) for t, (ps, gs) in sorted(buckets.items())}
+
+
+# --------------------------------------------------------------------------- files
+
+
+def load_gold(path: str | os.PathLike) -> list[tuple[str, str, str]]:
+    """``(id, type, gold answer)`` for every question of a UniNER evaluation JSON."""
+    items = [(qid, typ, ans) for qid, _p, typ, ans in iter_uniner_conversations(path)]
+    seen: set[str] = set()
+    for qid, _t, _a in items:
+        if qid in seen:
+            raise DataError(f"{path}: id {qid!r} appears twice in the gold file")
+        seen.add(qid)
+    return items
+
+
+def load_predictions(path: str | os.PathLike) -> dict[str, str]:
+    """``{id: raw prediction}`` from JSON lines ``{"id": ..., "prediction": ...}``."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"prediction file not found: {path}")
+    preds: dict[str, str] = {}
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                qid, pred = str(obj["id"]), obj["prediction"]
+            except (json.JSONDecodeError, KeyError, TypeError) as err:
+                raise DataError(f"{path}:{lineno}: expected {{\"id\": ..., \"prediction\": ...}} ({err})") from None
+            if not isinstance(pred, str):
+                raise DataError(f"{path}:{lineno}: prediction for id {qid!r} is not a string")
+            if qid in preds:
+                raise DataError(f"{path}:{lineno}: id {qid!r} appears twice")
+            preds[qid] = pred
+    return preds
+
+
+def align(gold: list[tuple[str, str, str]], preds: dict[str, str], gold_name: str = "gold") -> list[str]:
+    """Predictions in gold order; a clear error names ids on one side only."""
+    gold_ids = {qid for qid, _t, _a in gold}
+    extra = [qid for qid in preds if qid not in gold_ids]
+    if extra:
+        raise DataError(f"prediction id {extra[0]!r} is not in {gold_name} ({len(extra)} such ids)")
+    missing = [qid for qid, _t, _a in gold if qid not in preds]
+    if missing:
+        raise DataError(f"gold id {missing[0]!r} has no prediction ({len(missing)} such ids)")
+    return [preds[qid] for qid, _t, _a in gold]
+
+
+def score_files(gold_path: str | os.PathLike, pred_path: str | os.PathLike, parser: str = "official") -> dict:
+    """Score a prediction file against a UniNER gold file; adds ``by_type``."""
+    gold = load_gold(gold_path)
+    preds = align(gold, load_predictions(pred_path), str(gold_path))
+    golds = [a for _q, _t, a in gold]
+    types = [t for _q, t, _a in gold]
+    return {**score(preds, golds, parser), "by_type": score_by_type(preds, golds, types, parser)}

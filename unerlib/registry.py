@@ -1,0 +1,317 @@
+"""The dataset registry: every corpus of the shared data, its domain, splits, reader and
+natural-language type names.
+
+Paths are relative to the data directory (``$UNER_DATA_DIR``). Type names are mapped to
+natural language as the UniversalNER evaluation files spell them (``organisation`` ->
+``organization``, ``programlang`` -> ``program language``, ...); where no explicit name
+exists, :func:`natural_type` derives one (``B-Multi-tissue_structure`` -> ``multi-tissue
+structure``, ``GeneOrGeneProduct`` -> ``gene or gene product``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .data import READERS, DataError, Mention, Record, data_dir
+
+#: The nine domains of the paper's breakdown (Zhou et al., Table 2), in its order.
+DOMAINS: tuple[str, ...] = (
+    "general", "biomedical", "clinical", "STEM", "programming",
+    "social media", "law", "finance", "transportation",
+)
+
+#: The seven zero-shot sets of the paper's main table, in its column order.
+ZERO_SHOT: tuple[str, ...] = (
+    "mit_movie", "mit_restaurant", "crossner_ai", "crossner_literature",
+    "crossner_music", "crossner_politics", "crossner_science",
+)
+
+#: Explicit natural-language names; keys are raw labels without their B-/I- prefix.
+TYPE_NAMES: dict[str, str] = {
+    "PER": "person", "LOC": "location", "ORG": "organization", "MISC": "miscellaneous",
+    "organisation": "organization", "Organisation": "organization", "misc": "miscellaneous",
+    "programlang": "program language", "musicalartist": "musical artist",
+    "musicartist": "musical artist", "musicgenre": "music genre",
+    "musicalinstrument": "musical instrument", "literarygenre": "literary genre",
+    "politicalparty": "political party", "astronomicalobject": "astronomical object",
+    "academicjournal": "academic journal", "chemicalcompound": "chemical compound",
+    "chemicalelement": "chemical element", "geo-loc": "location", "sportsteam": "sports team",
+    "tvshow": "tv show", "creative-work": "creative work", "GENE": "gene",
+    "ADR": "adverse drug reaction", "GGP": "gene or gene product", "SO": "sequence feature",
+    "CHEBI": "chemical entity", "CL": "cell type",
+    "GO": "biological process or cellular component", "Regulon-operon": "regulon or operon",
+    "LEGISLATION/ACT": "legislation or act", "RATINGS_AVERAGE": "average ratings",
+}
+
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+#: Words kept upper-case by :func:`natural_type`.
+ACRONYMS: frozenset[str] = frozenset({"DNA", "RNA", "HTML", "XML", "IP", "URL", "API", "ID"})
+
+
+def natural_type(raw: str, overrides: dict[str, str] | None = None) -> str:
+    """Map a raw label to a natural-language type name.
+
+    Drops a ``B-``/``I-`` prefix, applies ``overrides`` then :data:`TYPE_NAMES`, else splits
+    camelCase and underscores and lower-cases every word except :data:`ACRONYMS`.
+    """
+    label = re.sub(r"^[BIES]-", "", raw.strip())
+    for table in (overrides or {}, TYPE_NAMES):
+        if label in table:
+            return table[label]
+    words = _CAMEL.sub(" ", label).replace("_", " ").split()
+    return " ".join(w if w in ACRONYMS else w.lower() for w in words)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One corpus: where its files are, how to read them, and how to name its types."""
+
+    name: str
+    domain: str
+    reader: str
+    splits: dict[str, tuple[str, ...]]
+    reader_kwargs: dict[str, Any] = field(default_factory=dict)
+    type_map: dict[str, str] = field(default_factory=dict)
+    exclude_types: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()  # declared type list (natural names), in the official order
+    official: dict[str, str] = field(default_factory=dict)  # split -> UniNER eval JSON
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.domain not in DOMAINS:
+            raise ValueError(f"{self.name}: unknown domain {self.domain!r}")
+        if self.reader not in READERS:
+            raise ValueError(f"{self.name}: unknown reader {self.reader!r}")
+
+    @property
+    def zero_shot(self) -> bool:
+        return self.name in ZERO_SHOT
+
+
+_TSV = {"token_col": 0, "tag_col": 1, "sep": "\t", "ncols": 2}
+_IDX = {"token_col": 1, "tag_col": 2, "sep": "\t", "ncols": 3}
+_TAG_FIRST = {"token_col": 1, "tag_col": 0, "sep": "\t", "ncols": 2}
+_CONLL03 = {"token_col": 0, "tag_col": 3, "sep": None, "ncols": 4}
+_SPACE2 = {"token_col": 0, "tag_col": 1, "sep": None, "ncols": 2}
+_SO = {"token_col": 0, "tag_col": 1, "sep": "\t", "ncols": 4}
+_ANEM = {"token_col": 0, "tag_col": 3, "sep": "\t", "ncols": 4, "offset_cols": (1, 2)}
+
+
+def _tsv3(folder: str, ext: str = "tsv", dev: str = "devel") -> dict[str, tuple[str, ...]]:
+    return {"train": (f"{folder}/train.{ext}",), "dev": (f"{folder}/{dev}.{ext}",), "test": (f"{folder}/test.{ext}",)}
+
+
+def _crossner(domain_name: str, domain: str, types: tuple[str, ...]) -> DatasetSpec:
+    file_name = {"ai": "CrossNER_AI"}.get(domain_name, f"CrossNER_{domain_name}")
+    return DatasetSpec(
+        f"crossner_{domain_name}", domain, "columns", _tsv3(f"raw/crossner/{domain_name}", "txt", "dev"),
+        _TSV, exclude_types=("misc",), types=types,
+        official={"test": f"zeroshot/{file_name}.json"},
+        note="CrossNER (Liu et al. 2021); misc is left out, as in the UniNER eval files",
+    )
+
+
+_MIT_RESTAURANT_TYPES = ("Amenity", "Cuisine", "Dish", "Hours", "Location", "Price", "Rating", "Restaurant Name")
+
+SPECS: tuple[DatasetSpec, ...] = (
+    # -- the seven zero-shot sets
+    DatasetSpec("mit_movie", "general", "instructuie_json",
+                {"train": ("zeroshot/raw/mit-movie/train.json",), "test": ("zeroshot/raw/mit-movie/test.json",)},
+                types=("genre", "actor", "year", "title", "rating", "plot", "director",
+                       "average ratings", "character", "review", "song", "trailer"),
+                note="InstructUIE JSON of MIT Movie 'eng' (2,442 test sentences); no official UniNER file here"),
+    DatasetSpec("mit_restaurant", "general", "instructuie_json",
+                {"train": ("raw/mit-restaurant/train.json",), "test": ("raw/mit-restaurant/test.json",)},
+                types=_MIT_RESTAURANT_TYPES, official={"test": "zeroshot/mit-restaurant.json"},
+                note="InstructUIE JSON; the same 1,520 test sentences as the UniNER eval file"),
+    _crossner("ai", "STEM", ("organization", "university", "location", "person", "conference", "country",
+                             "researcher", "task", "product", "algorithm", "program language", "field", "metrics")),
+    _crossner("literature", "general", ("writer", "book", "literary genre", "person", "award", "poem",
+                                        "organization", "country", "location", "magazine", "event")),
+    _crossner("music", "general", ("musical artist", "music genre", "band", "location", "album", "award", "song",
+                                   "organization", "country", "person", "event", "musical instrument")),
+    _crossner("politics", "general", ("political party", "location", "organization", "politician", "election",
+                                      "country", "person", "event")),
+    _crossner("science", "STEM", ("scientist", "astronomical object", "organization", "person", "academic journal",
+                                  "location", "chemical compound", "protein", "award", "university",
+                                  "chemical element", "enzyme", "discipline", "event", "country", "theory")),
+    # -- variants of the MIT sets in their original BIO form (tag first)
+    DatasetSpec("mit_movie_bio", "general", "columns",
+                {"train": ("zeroshot/raw/mit-movie-bio/train.txt",), "test": ("zeroshot/raw/mit-movie-bio/test.txt",)},
+                _TAG_FIRST, note="original MIT Movie 'eng' BIO (2,443 test sentences)"),
+    DatasetSpec("mit_restaurant_bio", "general", "columns",
+                {"train": ("raw/mit-restaurant-bio/train.txt",), "test": ("raw/mit-restaurant-bio/test.txt",)},
+                _TAG_FIRST, types=_MIT_RESTAURANT_TYPES, type_map={"Restaurant_Name": "Restaurant Name"},
+                note="original MIT Restaurant BIO; type names as the UniNER eval file spells them"),
+    # -- general
+    DatasetSpec("conll2003", "general", "columns", _tsv3("raw/crossner/conll2003", "txt", "dev"), _TSV,
+                note="CoNLL-2003 English, CrossNER's copy"),
+    DatasetSpec("wikiann_en", "general", "columns",
+                {"train": ("raw/wikiann-en/train.conllu",), "dev": ("raw/wikiann-en/val.conllu",),
+                 "test": ("raw/wikiann-en/test.conllu",)}, _IDX),
+    DatasetSpec("wikineural_en", "general", "columns",
+                {"dev": ("raw/wikineural-en/val.conllu",), "test": ("raw/wikineural-en/test.conllu",)}, _IDX,
+                note="train split absent from the snapshot"),
+    DatasetSpec("wikigold", "general", "columns", {"all": ("raw/wikigold/wikigold.conll.txt",)}, _SPACE2,
+                note="IOB1; no official split"),
+    DatasetSpec("gum", "general", "columns",
+                {"train": ("raw/gum/gum-train.conll",), "test": ("raw/gum/gum-test.conll",)}, _TSV),
+    DatasetSpec("re3d", "general", "columns",
+                {"train": ("raw/re3d/re3d-train.conll",), "test": ("raw/re3d/re3d-test.conll",)}, _TSV,
+                note="defence and security reports"),
+    DatasetSpec("pile_ner_sample", "general", "slimer_jsonl",
+                {"validation": ("raw/pile-ner-slimer/FalseDef/validation.jsonl",)},
+                note="real ChatGPT annotations of Pile passages (SLIMER's sample of Pile-NER-type)"),
+    # -- biomedical
+    DatasetSpec("anatem", "biomedical", "columns", _tsv3("raw/anatem"), _TSV),
+    DatasetSpec("bc2gm", "biomedical", "columns", _tsv3("raw/bc2gm"), _TSV),
+    DatasetSpec("bc5cdr", "biomedical", "columns", _tsv3("raw/bc5cdr"), _TSV),
+    DatasetSpec("ncbi_disease", "biomedical", "columns", _tsv3("raw/ncbi-disease"), _TSV),
+    DatasetSpec("jnlpba", "biomedical", "columns",
+                {"dev": ("raw/jnlpba/devel.tsv",), "test": ("raw/jnlpba/test.tsv",)}, _TSV,
+                note="train split absent from the snapshot"),
+    DatasetSpec("genia", "biomedical", "w2ner_json", {"test": ("raw/genia/test.json",)},
+                note="nested mentions, all kept"),
+    DatasetSpec("biored", "biomedical", "pubtator",
+                {"train": ("raw/biored/Train.PubTator",), "dev": ("raw/biored/Dev.PubTator",),
+                 "test": ("raw/biored/Test.PubTator",)}, note="one passage per abstract"),
+    DatasetSpec("anem", "biomedical", "columns",
+                {"train": ("raw/anem/AnEM.train",), "test": ("raw/anem/AnEM.test",)}, _ANEM),
+    *(DatasetSpec(name, "biomedical", "columns", {"test": (f"raw/{folder}/test.tsv",)}, _TSV, note="test only")
+      for name, folder in (("bionlp09", "bionlp09"), ("bionlp11epi", "bionlp11epi"), ("bionlp11id", "bionlp11id"),
+                           ("bionlp13ge", "bionlp13ge"), ("bionlp13pc", "bionlp13pc"), ("craft", "craft"),
+                           ("ex_ptm", "ex-ptm"), ("linnaeus", "linnaeus"))),
+    # -- clinical
+    DatasetSpec("cadec", "clinical", "w2ner_json",
+                {"train": ("raw/cadec/train.json",), "dev": ("raw/cadec/dev.json",), "test": ("raw/cadec/test.json",)},
+                note="drug-review posts; discontinuous mentions keep their own tokens"),
+    # -- social media
+    DatasetSpec("broad_twitter", "social media", "columns",
+                {"train": tuple(f"raw/broad-tweet-corpus/{s}.conll" for s in "abefg"),
+                 "test": ("raw/broad-tweet-corpus/h.conll",)}, _TSV,
+                note="sections a, b, e, f, g as train and h as test (our choice; the source has no split file)"),
+    DatasetSpec("wnut16", "social media", "columns",
+                {"train": ("raw/wnut16/train",), "dev": ("raw/wnut16/dev",), "test": ("raw/wnut16/test",)}, _TSV,
+                note="train is Ritter (2011)"),
+    DatasetSpec("ritter", "social media", "columns", {"all": ("raw/ritter/ner.txt",)}, _TSV,
+                note="the same tweets as wnut16 train"),
+    DatasetSpec("wnut17", "social media", "columns",
+                {"train": ("raw/wnut17/wnut17train.conll",), "dev": ("raw/wnut17/emerging.dev.conll",),
+                 "test": ("raw/wnut17/emerging.test.annotated",)}, _TSV),
+    # -- programming
+    DatasetSpec("stackoverflow", "programming", "columns",
+                {"train": ("raw/stackoverflow-ner/train.txt",), "dev": ("raw/stackoverflow-ner/dev.txt",),
+                 "test": ("raw/stackoverflow-ner/test.txt",), "github_test": ("raw/stackoverflow-ner/GH_test_set.txt",)},
+                _SO),
+    # -- finance
+    DatasetSpec("sec_filings", "finance", "columns",
+                {"train": ("raw/sec-filings/FIN5.txt",), "test": ("raw/sec-filings/FIN3.txt",)}, _CONLL03,
+                note="CoNLL-2003 four columns, IOB1"),
+    # -- law
+    DatasetSpec("e_ner", "law", "csv_tokens", {"all": ("raw/e-ner/all.csv",)}, {"lenient_tags": True},
+                note="a few malformed tags ('P', empty) read as O"),
+)
+
+REGISTRY: dict[str, DatasetSpec] = {spec.name: spec for spec in SPECS}
+
+
+def get_spec(name: str) -> DatasetSpec:
+    """The spec of a registered dataset; a clear error lists the known names."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise DataError(f"unknown dataset {name!r}; known: {', '.join(sorted(REGISTRY))}") from None
+
+
+def dataset_files(name: str, split: str, root: str | os.PathLike | None = None) -> list[Path]:
+    """Absolute paths of one split's files."""
+    spec = get_spec(name)
+    if split not in spec.splits:
+        raise DataError(f"dataset {name!r} has no split {split!r}; it has {', '.join(spec.splits)}")
+    base = data_dir(root)
+    return [base / rel for rel in spec.splits[split]]
+
+
+def load_dataset(name: str, split: str, root: str | os.PathLike | None = None) -> list[Record]:
+    """Read one split of a registered dataset, with natural-language type names."""
+    spec = get_spec(name)
+    reader = READERS[spec.reader]
+    excluded = set(spec.exclude_types)
+    names = {**{t: t for t in spec.types}, **spec.type_map}  # declared names are kept as spelled
+    records: list[Record] = []
+    for path in dataset_files(name, split, root):
+        for rec in reader(path, **spec.reader_kwargs):
+            raw_types = rec.types
+            mentions = [Mention(m.text, natural_type(m.type, names), m.start, m.end)
+                        for m in rec.mentions if m.type not in excluded]
+            types = None if raw_types is None else tuple(natural_type(t, names) for t in raw_types)
+            records.append(Record(f"{name}/{split}/{len(records)}", rec.text, mentions, types))
+    return records
+
+
+def dataset_types(name: str, records: list[Record] | None = None) -> list[str]:
+    """The dataset's type list: the declared one, else the types seen in ``records``."""
+    spec = get_spec(name)
+    if spec.types:
+        return list(spec.types)
+    seen: dict[str, None] = {}
+    for rec in records or []:
+        for t in rec.types or ():
+            seen.setdefault(t)
+        for m in rec.mentions:
+            seen.setdefault(m.type)
+    return sorted(seen)
+
+
+def dataset_stats(names: list[str] | None = None, root: str | os.PathLike | None = None):
+    """A tidy table, one row per (dataset, split): domain, zero-shot flag, sentences,
+    mentions, and the split's types (natural names)."""
+    import pandas as pd
+
+    rows = []
+    for name in names or list(REGISTRY):
+        spec = get_spec(name)
+        for split in spec.splits:
+            records = load_dataset(name, split, root)
+            types = dataset_types(name, records)
+            rows.append({
+                "dataset": name, "domain": spec.domain, "zero_shot": spec.zero_shot, "split": split,
+                "sentences": len(records), "mentions": sum(len(r.mentions) for r in records),
+                "n_types": len(types), "types": ", ".join(types),
+            })
+    return pd.DataFrame(rows)
+
+
+def overview_table(stats):
+    """One row per dataset: domain, split sizes (``train 100 / test 431``), totals and types."""
+    import pandas as pd
+
+    rows = []
+    for name, group in stats.groupby("dataset", sort=False):
+        types = sorted({t for ts in group["types"] for t in ts.split(", ") if t})
+        rows.append({
+            "dataset": name, "domain": group["domain"].iloc[0], "zero-shot": bool(group["zero_shot"].iloc[0]),
+            "splits": " / ".join(f"{s} {n:,}" for s, n in zip(group["split"], group["sentences"])),
+            "sentences": int(group["sentences"].sum()), "mentions": int(group["mentions"].sum()),
+            "types": len(types), "type names": ", ".join(types),
+        })
+    return pd.DataFrame(rows)
+
+
+def domain_table(stats):
+    """Datasets, sentences, mentions and types per domain, every domain of the paper listed
+    (a domain with no data shows zeros and ``has data`` False)."""
+    import pandas as pd
+
+    rows = []
+    for domain in DOMAINS:
+        sub = stats[stats["domain"] == domain]
+        types = {t for ts in sub["types"] for t in ts.split(", ") if t}
+        rows.append({"domain": domain, "datasets": sub["dataset"].nunique(),
+                     "sentences": int(sub["sentences"].sum()), "mentions": int(sub["mentions"].sum()),
+                     "types": len(types), "has data": not sub.empty})
+    return pd.DataFrame(rows)
