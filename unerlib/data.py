@@ -17,7 +17,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 DATA_ENV = "UNER_DATA_DIR"
 _TAG = re.compile(r"^(?:O|[BIES]-.+)$")
@@ -210,7 +210,9 @@ def read_csv_tokens(path: str | os.PathLike, *, lenient_tags: bool = False) -> l
             tokens.clear(), tags.clear()
 
     with _open(path) as fh:
-        for lineno, row in enumerate(csv.reader(fh), 1):
+        reader = csv.reader(fh)
+        for row in reader:
+            lineno = reader.line_num  # the file line where this row ends
             if not row or not "".join(row).strip():
                 flush()
                 continue
@@ -269,6 +271,7 @@ def read_w2ner_json(path: str | os.PathLike) -> list[Record]:
             idx = ent.get("index") or []
             _require(bool(idx) and all(0 <= k < len(toks) for k in idx), path, f"record {i}",
                      f"entity index out of range: {ent!r}")
+            _require("type" in ent, path, f"record {i}", f"entity without 'type': {ent!r}")
             start, end = starts[idx[0]], starts[idx[-1]] + len(toks[idx[-1]])
             mtext = text[start:end] if idx == list(range(idx[0], idx[-1] + 1)) else " ".join(toks[k] for k in idx)
             mentions.append(Mention(mtext, ent["type"], start, end))
@@ -288,6 +291,8 @@ def read_instructuie_json(path: str | os.PathLike) -> list[Record]:
         _require(isinstance(item, dict) and "sentence" in item, path, f"record {i}", "no 'sentence'")
         mentions = []
         for ent in item.get("entities", []):
+            ok = isinstance(ent, dict) and all(k in ent for k in ("name", "type", "pos")) and len(ent["pos"]) == 2
+            _require(ok, path, f"record {i}", f"entity needs 'name', 'type' and 'pos': {ent!r}")
             s, e = ent["pos"]
             mentions.append(Mention(ent["name"], ent["type"], int(s), int(e)))
         mentions.sort(key=lambda m: (m.start, m.end))
@@ -357,10 +362,14 @@ def _answers_to_mentions(text: str, typ: str, answer: str) -> list[Mention]:
     except json.JSONDecodeError:
         items = []
     out = []
+    used: dict[str, int] = {}  # a repeated answer string takes the next occurrence
     for ent in items if isinstance(items, list) else []:
         ent = str(ent)
-        spans = find_spans(text, ent) or [(-1, -1)]
-        out.extend(Mention(ent, typ, s, e) for s, e in spans[:1])
+        spans = find_spans(text, ent)
+        k = used.get(ent, 0)
+        used[ent] = k + 1
+        s, e = spans[min(k, len(spans) - 1)] if spans else (-1, -1)
+        out.append(Mention(ent, typ, s, e))
     return out
 
 
@@ -381,10 +390,9 @@ def _group(path: Path, rows: Iterable[tuple[str, str, str]]) -> list[Record]:
 _QUESTION = re.compile(r"^What describes (.*) in the text\?$")
 
 
-def iter_uniner_conversations(path: str | os.PathLike) -> Iterator[tuple[str, str, str, str]]:
-    """Yield ``(id, passage, type, answer)`` for each question of a UniNER conversation JSON."""
-    path = Path(path)
-    data = _load_json(path)
+def conversation_rows(data: Any, source: str | os.PathLike) -> Iterator[tuple[str, str, str, str]]:
+    """Yield ``(id, passage, type, answer)`` for each question of UniNER conversation records."""
+    path = Path(source)
     _require(isinstance(data, list), path, "top level", "expected a list of conversations")
     for i, item in enumerate(data):
         conv = item.get("conversations") if isinstance(item, dict) else None
@@ -396,6 +404,11 @@ def iter_uniner_conversations(path: str | os.PathLike) -> Iterator[tuple[str, st
             m = _QUESTION.match(q["value"])
             _require(m is not None, path, f"record {i}", f"not a type question: {q['value']!r}")
             yield str(item.get("id", i)), passage, m.group(1), a["value"]
+
+
+def iter_uniner_conversations(path: str | os.PathLike) -> Iterator[tuple[str, str, str, str]]:
+    """Yield ``(id, passage, type, answer)`` for each question of a UniNER conversation JSON file."""
+    return conversation_rows(_load_json(Path(path)), path)
 
 
 def read_uniner_json(path: str | os.PathLike) -> list[Record]:
@@ -422,6 +435,25 @@ def read_slimer_jsonl(path: str | os.PathLike) -> list[Record]:
     return _group(path, rows)
 
 
+def read_slimer_type_examples(path: str | os.PathLike) -> list[Record]:
+    """Read SLIMER's ``sentences_per_ne_type.json`` (type -> example Pile sentences with
+    their entities of that type) into one record per (sentence, type), ``types`` = (type,)."""
+    path = Path(path)
+    data = _load_json(path)
+    _require(isinstance(data, dict), path, "top level", "expected a dict keyed by type")
+    records = []
+    for typ, examples in data.items():
+        for j, ex in enumerate(examples):
+            _require(isinstance(ex, dict) and "sentence" in ex, path, f"type {typ!r} example {j}", "no 'sentence'")
+            text = ex["sentence"]
+            mentions = []
+            for ent in dict.fromkeys(ex.get("target_words_in_it", [])):
+                mentions.extend(Mention(ent, typ, s, e) for s, e in (find_spans(text, ent) or [(-1, -1)]))
+            mentions.sort(key=lambda m: (m.start, m.end))
+            records.append(Record(f"{path.stem}-{len(records)}", text, mentions, (typ,)))
+    return records
+
+
 READERS = {
     "columns": read_columns,
     "csv_tokens": read_csv_tokens,
@@ -430,4 +462,5 @@ READERS = {
     "pubtator": read_pubtator,
     "uniner_json": read_uniner_json,
     "slimer_jsonl": read_slimer_jsonl,
+    "slimer_types_json": read_slimer_type_examples,
 }

@@ -55,15 +55,30 @@ def _normalize_items(items: Iterable) -> list[Hashable]:
     return out
 
 
+def official_items(text: str):
+    """The JSON value the official parser reads: the list opening ``text`` up to its first
+    ``]`` (``[]`` when there is none). Raises on invalid JSON."""
+    match = _OFFICIAL_LIST.match(text)
+    return json.loads(match.group() if match else "[]")
+
+
 def parse_official(text: str) -> list[Hashable]:
     """The official ``parser``: normalised, de-duplicated items of the list that opens
     ``text``, or ``[]`` when there is none or it is not valid JSON."""
     try:
-        match = _OFFICIAL_LIST.match(text)
-        items = json.loads(match.group() if match else "[]")
-        return _normalize_items(items)
+        return _normalize_items(official_items(text))
     except Exception:  # the official code swallows every error the same way
         return []
+
+
+def parse_entities(output: str) -> list[str]:
+    """The entity strings of a raw answer, read as the official parser reads them but not
+    normalised (for display and character offsets); ``[]`` if unreadable."""
+    try:
+        items = official_items(official_response(output))
+    except Exception:
+        return []
+    return [x for x in items if isinstance(x, str)] if isinstance(items, list) else []
 
 
 def parse_lenient(text: str) -> list[Hashable]:

@@ -87,7 +87,10 @@ def notebook_parameters(profile: dict[str, Any], notebook: Path) -> dict[str, An
     """
     import papermill as pm
 
-    declared = set(pm.inspect_notebook(str(notebook)))
+    try:
+        declared = set(pm.inspect_notebook(str(notebook)))
+    except Exception as err:  # unreadable notebook, missing kernelspec, ...
+        raise ReportError(f"cannot read the parameters of {notebook}: {err}") from None
     own = profile["notebooks"].get(notebook.stem, {}) or {}
     unknown = sorted(set(own) - declared)
     if unknown:
@@ -108,9 +111,24 @@ def execute_notebook(source: Path, target: Path, parameters: dict[str, Any], cwd
                             kernel_name="python3", progress_bar=True)
     except PapermillExecutionError as err:
         raise ReportError(
-            f"notebook {source} failed in cell {err.cell_index} (execution count {err.exec_count}): "
-            f"{err.ename}: {err.evalue}\n(executed copy with the traceback: {target})"
+            f"notebook {source} failed in cell {_source_cell(target, err.cell_index)} "
+            f"(execution count {err.exec_count}): {err.ename}: {err.evalue}\n"
+            f"(executed copy with the traceback: {target})"
         ) from None
+
+
+def _source_cell(executed: Path, index: int) -> str:
+    """The source notebook's index of a cell of the executed copy (papermill inserts an
+    injected-parameters cell), with the cell's first line."""
+    import nbformat
+
+    try:
+        cells = nbformat.read(str(executed), as_version=4).cells
+    except Exception:
+        return str(index)
+    injected = sum(1 for c in cells[:index] if "injected-parameters" in c.metadata.get("tags", []))
+    first = cells[index].source.strip().splitlines()[0] if 0 <= index < len(cells) and cells[index].source.strip() else ""
+    return f"{index - injected} ({first!r})"
 
 
 def stage_book(root: Path, stage: Path) -> None:

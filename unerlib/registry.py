@@ -30,6 +30,35 @@ ZERO_SHOT: tuple[str, ...] = (
     "crossner_music", "crossner_politics", "crossner_science",
 )
 
+#: Corpora the offline gold-corpus teacher draws passages from (their train/dev splits).
+#: Everything else is evaluation-only, so the domain breakdown stays zero-shot: the seven
+#: zero-shot sets always, and in every domain with data at least one corpus (general:
+#: wikigold, re3d; biomedical: genia, anem, the BioNLP sets, CRAFT, Ex-PTM, LINNAEUS;
+#: clinical: cadec; STEM: CrossNER AI/science; programming: stackoverflow; social media:
+#: wnut17; law: e_ner; finance: sec_filings).
+TEACHER_SOURCES: tuple[str, ...] = (
+    "pile_ner_types", "pile_ner_sample", "conll2003", "wikiann_en", "wikineural_en", "gum",
+    "anatem", "bc2gm", "bc5cdr", "ncbi_disease", "jnlpba", "biored", "wnut16", "broad_twitter",
+)
+
+#: Corpora left out of evaluation because they duplicate a teacher source.
+DUPLICATES: dict[str, str] = {
+    "ritter": "wnut16", "mit_movie_bio": "mit_movie", "mit_restaurant_bio": "mit_restaurant",
+}
+
+
+def dataset_role(name: str) -> str:
+    """``zero-shot``, ``teacher source``, ``duplicate`` or ``evaluation``."""
+    if name in ZERO_SHOT:
+        return "zero-shot"
+    if name in TEACHER_SOURCES:
+        return "teacher source"
+    if name in DUPLICATES:
+        return "duplicate"
+    get_spec(name)
+    return "evaluation"
+
+
 #: Explicit natural-language names; keys are raw labels without their B-/I- prefix.
 TYPE_NAMES: dict[str, str] = {
     "PER": "person", "LOC": "location", "ORG": "organization", "MISC": "miscellaneous",
@@ -166,6 +195,9 @@ SPECS: tuple[DatasetSpec, ...] = (
     DatasetSpec("pile_ner_sample", "general", "slimer_jsonl",
                 {"validation": ("raw/pile-ner-slimer/FalseDef/validation.jsonl",)},
                 note="real ChatGPT annotations of Pile passages (SLIMER's sample of Pile-NER-type)"),
+    DatasetSpec("pile_ner_types", "general", "slimer_types_json",
+                {"all": ("raw/pile-ner-slimer/questions/sentences_per_ne_type.json",)},
+                note="ChatGPT-annotated Pile sentences for 455 types (one type per example)"),
     # -- biomedical
     DatasetSpec("anatem", "biomedical", "columns", _tsv3("raw/anatem"), _TSV),
     DatasetSpec("bc2gm", "biomedical", "columns", _tsv3("raw/bc2gm"), _TSV),
@@ -279,7 +311,8 @@ def dataset_stats(names: list[str] | None = None, root: str | os.PathLike | None
             records = load_dataset(name, split, root)
             types = dataset_types(name, records)
             rows.append({
-                "dataset": name, "domain": spec.domain, "zero_shot": spec.zero_shot, "split": split,
+                "dataset": name, "domain": spec.domain, "zero_shot": spec.zero_shot,
+                "role": dataset_role(name), "split": split,
                 "sentences": len(records), "mentions": sum(len(r.mentions) for r in records),
                 "n_types": len(types), "types": ", ".join(types),
             })
@@ -294,7 +327,7 @@ def overview_table(stats):
     for name, group in stats.groupby("dataset", sort=False):
         types = sorted({t for ts in group["types"] for t in ts.split(", ") if t})
         rows.append({
-            "dataset": name, "domain": group["domain"].iloc[0], "zero-shot": bool(group["zero_shot"].iloc[0]),
+            "dataset": name, "domain": group["domain"].iloc[0], "role": group["role"].iloc[0],
             "splits": " / ".join(f"{s} {n:,}" for s, n in zip(group["split"], group["sentences"])),
             "sentences": int(group["sentences"].sum()), "mentions": int(group["mentions"].sum()),
             "types": len(types), "type names": ", ".join(types),

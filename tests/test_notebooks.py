@@ -1,0 +1,168 @@
+"""The report runner (unerlib.pipeline): the real report on the smoke profile, and its errors
+on a tiny fake project written into tmp_path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from unerlib import pipeline
+from unerlib.pipeline import ReportError, load_profile, notebook_parameters, run_report, toc_notebooks
+
+pytestmark = pytest.mark.notebook
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+
+# --------------------------------------------------------------------------- the real report (integration)
+
+
+@pytest.mark.data
+def test_smoke_report_builds_the_book(data_root, project_root, monkeypatch):
+    monkeypatch.chdir(project_root)
+    monkeypatch.setenv("UNER_DATA_DIR", str(data_root))  # restored afterwards (run_report sets it too)
+    index = run_report("smoke")
+    html = project_root / "_build" / "html"
+    assert index == html / "index.html"
+    assert index.is_file()
+
+    notebooks = toc_notebooks(project_root)
+    assert notebooks, "_toc.yml lists no notebook"
+    smoke = load_profile("smoke", project_root)
+    for nb in notebooks:
+        page = html / nb.with_suffix(".html")
+        assert page.is_file(), f"no HTML page for {nb}"
+        assert page.parent == html / "notebooks"
+        text = page.read_text(encoding="utf-8")
+        assert "<table" in text, f"{page} has no table"
+        assert "<img" in text, f"{page} has no figure"
+        # the page comes from a copy executed now, with the smoke profile's parameters
+        executed = nbformat.read(project_root / "_build" / "executed" / nb, as_version=4)
+        assert executed.metadata.papermill.parameters == notebook_parameters(smoke, project_root / nb)
+        assert not any(o.get("output_type") == "error" for c in executed.cells for o in c.get("outputs", []))
+    log = json.loads((project_root / "artifacts" / "runs" / "smoke.json").read_text())
+    assert log["profile"] == "smoke" and set(log["seconds"]) == {str(nb) for nb in notebooks}
+
+
+# --------------------------------------------------------------------------- a fake project
+
+
+def _notebook(path: Path, cells: list[str], params: str | None = "x = 1", kernelspec: bool = True) -> Path:
+    nb = nbformat.v4.new_notebook()
+    if kernelspec:
+        nb.metadata["kernelspec"] = KERNELSPEC
+    nb.cells.append(nbformat.v4.new_markdown_cell("# A test notebook"))
+    if params is not None:
+        cell = nbformat.v4.new_code_cell(params)
+        cell.metadata["tags"] = ["parameters"]
+        nb.cells.append(cell)
+    nb.cells.extend(nbformat.v4.new_code_cell(src) for src in cells)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
+
+
+def _project(tmp_path: Path, profile: dict, notebooks: tuple[str, ...] = ("bad",)) -> Path:
+    root = tmp_path / "proj"
+    (root / "profiles").mkdir(parents=True)
+    toc = {"format": "jb-book", "root": "intro",
+           "chapters": [{"file": f"notebooks/{stem}"} for stem in notebooks] + [{"file": "book/license"}]}
+    (root / "_toc.yml").write_text(yaml.safe_dump(toc))
+    (root / "profiles" / "test.yaml").write_text(yaml.safe_dump(profile))
+    return root
+
+
+@pytest.fixture
+def fake_env(monkeypatch, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("UNER_DATA_DIR", str(data))
+    return data
+
+
+def test_project_root(tmp_path, monkeypatch):
+    root = _project(tmp_path, {})
+    (root / "sub" / "deeper").mkdir(parents=True)
+    assert pipeline.project_root(root / "sub" / "deeper") == root.resolve()
+    monkeypatch.chdir(root / "sub")
+    assert pipeline.project_root() == root.resolve()
+    with pytest.raises(ReportError, match="_toc.yml"):
+        pipeline.project_root(tmp_path)
+
+
+def test_unknown_profile(tmp_path):
+    root = _project(tmp_path, {})
+    with pytest.raises(ReportError) as err:
+        load_profile("paper", root)
+    assert "'paper'" in str(err.value) and "test" in str(err.value)
+
+
+def test_toc_notebooks_in_order(tmp_path):
+    root = _project(tmp_path, {}, notebooks=("b", "a", "missing"))
+    _notebook(root / "notebooks" / "a.ipynb", ["pass"])
+    _notebook(root / "notebooks" / "b.ipynb", ["pass"])
+    assert toc_notebooks(root) == [Path("notebooks/b.ipynb"), Path("notebooks/a.ipynb")]
+
+
+def test_notebook_parameters(tmp_path):
+    root = _project(tmp_path, {"parameters": {"x": 5, "y": 7}, "notebooks": {"bad": {"z": 3}}})
+    nb = _notebook(root / "notebooks" / "bad.ipynb", ["pass"], params="x = 1\nz = 2")
+    profile = load_profile("test", root)
+    # shared keys only where declared (y is not), then the notebook's own
+    assert notebook_parameters(profile, nb) == {"x": 5, "z": 3}
+
+
+def test_undeclared_profile_key_raises(tmp_path, fake_env):
+    root = _project(tmp_path, {"notebooks": {"bad": {"datasetz": "all"}}})
+    _notebook(root / "notebooks" / "bad.ipynb", ["print('never run')"], params='datasets = "x"')
+    with pytest.raises(ReportError) as err:
+        run_report("test", root=root, build=False)
+    msg = str(err.value)
+    assert "datasetz" in msg and "bad.ipynb" in msg and "datasets" in msg
+    assert not (root / "_build" / "executed" / "notebooks" / "bad.ipynb").exists()
+
+
+def test_failing_cell_raises(tmp_path, fake_env):
+    root = _project(tmp_path, {"parameters": {}, "notebooks": {}})
+    # cells: 0 markdown, 1 parameters, 2 "y = 2", 3 the failure
+    _notebook(root / "notebooks" / "bad.ipynb", ["y = 2", "raise ValueError('boom in a cell')"])
+    with pytest.raises(ReportError) as err:
+        run_report("test", root=root, build=False)
+    msg = str(err.value)
+    assert "bad.ipynb" in msg
+    assert "cell 3" in msg
+    assert "ValueError" in msg and "boom in a cell" in msg
+    # the executed copy with the traceback is kept
+    assert (root / "_build" / "executed" / "notebooks" / "bad.ipynb").is_file()
+
+
+def test_report_runs_a_good_notebook(tmp_path, fake_env):
+    root = _project(tmp_path, {"parameters": {"x": 41}, "notebooks": {}})
+    _notebook(root / "notebooks" / "bad.ipynb", ["import os\nprint(x + 1, os.environ['UNER_DATA_DIR'])"])
+    stage = run_report("test", root=root, build=False)
+    executed = nbformat.read(stage / "notebooks" / "bad.ipynb", as_version=4)
+    out = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    assert out.split() == ["42", str(fake_env.resolve())]
+    log = json.loads((root / "artifacts" / "runs" / "test.json").read_text())
+    assert list(log["seconds"]) == ["notebooks/bad.ipynb"]
+
+
+def test_failing_cell_index_names_the_source_cell(tmp_path, fake_env):
+    root = _project(tmp_path, {"parameters": {"x": 5}, "notebooks": {}})
+    _notebook(root / "notebooks" / "bad.ipynb", ["y = 2", "raise ValueError('boom')"])
+    with pytest.raises(ReportError) as err:
+        run_report("test", root=root, build=False)
+    assert "cell 3" in str(err.value)  # source cells: 0 markdown, 1 parameters, 2 y, 3 raise
+
+
+def test_notebook_without_kernelspec(tmp_path, fake_env):
+    root = _project(tmp_path, {"parameters": {}, "notebooks": {}})
+    _notebook(root / "notebooks" / "bad.ipynb", ["y = 2"], kernelspec=False)
+    try:
+        run_report("test", root=root, build=False)  # running it with python3 would be fine too
+    except ReportError:
+        pass

