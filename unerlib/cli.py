@@ -85,6 +85,61 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-new-tokens", type=int, default=64, help="cap on answer tokens")
 
 
+def _cmd_construct(args: argparse.Namespace) -> None:
+    from .construct import construct, sample_passages
+    from .convert import write_json
+    from .experiments import evaluation_texts, token_counter
+    from .registry import SOURCE_WEIGHTS, TEACHER_SOURCES
+    from .teacher import make_teacher
+
+    sources = args.sources.split(",") if args.sources else list(TEACHER_SOURCES)
+    passages = sample_passages(sources, args.passages, seed=args.seed, max_tokens=args.max_tokens,
+                               count_tokens=token_counter(args.student), exclude_texts=evaluation_texts(),
+                               weights=SOURCE_WEIGHTS)
+    kwargs = {}
+    if args.teacher == "openai":
+        kwargs = {"model": args.teacher_model, "base_url": args.base_url, "cache": args.cache}
+    data, summary = construct(passages, make_teacher(args.teacher, **kwargs))
+    write_json(data, args.out)
+    print(json.dumps(summary.as_dict()))
+
+
+def _cmd_instructions(args: argparse.Namespace) -> None:
+    from .construct import load_pile_ner
+    from .instructions import build_conversations
+    from .typefreq import merge_variants, type_counts
+
+    data = load_pile_ner(args.data)
+    convs = build_conversations(data, args.negatives, args.n_negatives, args.seed, merge_variants(type_counts(data)))
+    with open(args.out, "w", encoding="utf-8") as fh:
+        for c in convs:
+            fh.write(json.dumps({"passage": c.passage, "source": c.source,
+                                 "turns": [{"type": t, "answer": a} for t, a in c.turns]}, ensure_ascii=False) + "\n")
+    n_neg = sum(1 for c in convs for _t, a in c.turns if not a)
+    print(json.dumps({"conversations": len(convs), "questions": sum(len(c.turns) for c in convs), "negatives": n_neg}))
+
+
+def _cmd_train(args: argparse.Namespace) -> None:
+    from .experiments import build_student, build_teacher_data
+    from .pipeline import load_profile
+
+    params = load_profile(args.profile)["parameters"]
+    if args.data:
+        data_path = args.data
+    else:
+        data_path, _ = build_teacher_data(teacher=params.get("teacher", "corpus"),
+                                          n_passages=params["n_passages"], seed=params.get("seed", 0),
+                                          max_tokens=params.get("max_passage_tokens", 256))
+    train_options = {k: params[k] for k in ("learning_rate", "epochs", "max_steps", "batch_size", "grad_accum",
+                                            "lora", "lora_r", "lora_alpha", "max_length") if k in params}
+    if args.negatives:
+        params["negatives"] = args.negatives
+    folder = build_student(data_path, negatives=params.get("negatives", "frequency"),
+                           n_negatives=params.get("n_negatives", 2), seed=params.get("seed", 0),
+                           model=params.get("student", "smollm2-135m"), **train_options)
+    print(f"tuned student: {folder}")
+
+
 def _cmd_report(args: argparse.Namespace) -> None:
     from .pipeline import run_report
 
@@ -131,6 +186,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write predictions as JSON lines (input of uner score)")
     p.add_argument("--backend", choices=["hf", "vllm"], default="hf")
     p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("construct", help="sample passages and annotate them with a teacher (Pile-NER-type JSON)")
+    p.add_argument("--teacher", choices=["corpus", "openai"], default="corpus")
+    p.add_argument("--passages", type=int, default=6500, help="passages sent to the teacher")
+    p.add_argument("--out", required=True)
+    p.add_argument("--sources", help="comma-separated corpora, file:PATH or hf:NAME (default: the teacher sources)")
+    p.add_argument("--max-tokens", type=int, default=256, help="passage length cap (student tokens)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--student", default="smollm2-135m", help="model whose tokenizer counts tokens")
+    p.add_argument("--teacher-model", help="OpenAI-compatible model (default: $UNER_TEACHER_MODEL)")
+    p.add_argument("--base-url", help="OpenAI-compatible base URL (default: $UNER_TEACHER_BASE_URL); "
+                                      "the key is read from $OPENAI_API_KEY only")
+    p.add_argument("--cache", default="artifacts/teacher_cache.sqlite", help="response cache (SQLite)")
+    p.set_defaults(func=_cmd_construct)
+
+    p = sub.add_parser("instructions", help="build training conversations with negative sampling (JSON lines)")
+    p.add_argument("--data", required=True, help="Pile-NER-type JSON")
+    p.add_argument("--negatives", choices=["none", "uniform", "frequency"], default="frequency")
+    p.add_argument("--n-negatives", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_instructions)
+
+    p = sub.add_parser("train", help="tune a student with a profile's recipe (cached under artifacts/)")
+    p.add_argument("--profile", default="default", choices=["smoke", "default", "paper"])
+    p.add_argument("--data", help="Pile-NER-type JSON (default: build the profile's teacher data)")
+    p.add_argument("--negatives", choices=["none", "uniform", "frequency"])
+    p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("report", help="execute the notebooks with papermill and build the book")
     p.add_argument("--profile", default="default", choices=["smoke", "default", "paper"])

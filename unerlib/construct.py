@@ -73,13 +73,15 @@ def sample_passages(
     count_tokens: Callable[[str], int] = whitespace_tokens,
     exclude_texts: Iterable[str] = (),
     root: str | os.PathLike | None = None,
+    weights: dict[str, int] | None = None,
 ) -> list[Record]:
     """Up to ``n`` distinct passages drawn round-robin from ``sources`` (registered corpus
     names use their non-test splits; ``file:PATH`` reads JSON lines or text; ``hf:NAME``
     reads a Hugging Face dataset), chunked to ``max_tokens``, deduplicated, seeded.
 
     Round-robin over shuffled sources keeps every corpus (and so its types) represented
-    instead of letting the largest corpus fill the sample.
+    instead of letting the largest corpus fill the sample; ``weights`` gives a source
+    several draws per round (default 1).
     """
     rng = random.Random(seed)
     excluded = {" ".join(t.split()).lower() for t in exclude_texts}
@@ -93,16 +95,17 @@ def sample_passages(
     cursors = [0] * len(pools)
     while len(out) < n and any(c < len(p) for c, p in zip(cursors, pools)):
         for k, pool in enumerate(pools):
-            while cursors[k] < len(pool):
-                rec = pool[cursors[k]]
-                cursors[k] += 1
-                key = " ".join(rec.text.split()).lower()
-                if key and key not in seen and key not in excluded:
-                    seen.add(key)
-                    out.append(rec)
-                    break
-            if len(out) >= n:
-                break
+            for _draw in range((weights or {}).get(sources[k], 1)):
+                while cursors[k] < len(pool):
+                    rec = pool[cursors[k]]
+                    cursors[k] += 1
+                    key = " ".join(rec.text.split()).lower()
+                    if key and key not in seen and key not in excluded:
+                        seen.add(key)
+                        out.append(rec)
+                        break
+                if len(out) >= n:
+                    return out
     return out
 
 

@@ -8,7 +8,9 @@ length are padded *between* prefix and question, masked out, and given the posit
 they would have without padding, so each answer is the one the model gives alone.
 
 Decoding is greedy and deterministic; an answer stops at the end-of-sequence token, at
-the first token containing ``]`` (the official parser reads nothing after it), or after
+the first token containing ``]`` (the official parser reads nothing after it), as soon as
+its first visible character is not ``[`` (the official parser would score it empty
+whatever follows; ``stop_unparseable=False`` lets such prose run on), or after
 ``max_new_tokens``. A passage longer than ``max_passage_tokens`` is split at word
 boundaries into windows that fit; each window is asked every question and the answers are
 merged (union in order of appearance), so no text is dropped.
@@ -65,14 +67,16 @@ def entity_offsets(passage: str, entities: Iterable[str]) -> list[dict[str, Any]
     Exact matches come first; failing those, case-insensitive matches marked
     ``"verbatim": False``; failing both, one entry with ``start``/``end`` None.
     """
+    import re
+
     out: list[dict[str, Any]] = []
-    lower = passage.lower()
     for ent in entities:
         spans = find_spans(passage, ent)
         if spans:
             out.extend({"text": ent, "start": s, "end": e} for s, e in spans)
             continue
-        spans = find_spans(lower, ent.lower())
+        # case-insensitive on the passage itself (str.lower() may change lengths)
+        spans = [m.span() for m in re.finditer(re.escape(ent), passage, re.IGNORECASE)] if ent else []
         if spans:
             out.extend({"text": passage[s:e], "start": s, "end": e, "verbatim": False} for s, e in spans)
         else:
@@ -109,8 +113,10 @@ def split_passage(tokenizer, passage: str, max_tokens: int) -> list[str]:
 class HFPredictor:
     """The shared-prefix batched greedy decoder over a transformers model."""
 
-    def __init__(self, model, tokenizer, max_new_tokens: int = 64, max_passage_tokens: int = 1024):
+    def __init__(self, model, tokenizer, max_new_tokens: int = 64, max_passage_tokens: int = 1024,
+                 stop_unparseable: bool = True):
         self.model = model
+        self.stop_unparseable = stop_unparseable
         self.tokenizer = tokenizer
         self.max_new_tokens = max_new_tokens
         self.max_passage_tokens = max_passage_tokens
@@ -124,6 +130,16 @@ class HFPredictor:
         # on prompt positions whose logits nobody reads
         self._cache_kw = "cache" if "cache" in params else "past_key_values"
         self._last_only = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
+
+    def finished(self, generated: list[int]) -> bool:
+        """Whether an answer is complete: an end or ``]`` token, or (with
+        ``stop_unparseable``) a first visible character other than ``[``."""
+        if generated[-1] in self.stop_ids:
+            return True
+        if self.stop_unparseable:
+            text = self.tokenizer.decode(generated, skip_special_tokens=True).lstrip()
+            return bool(text) and not text.startswith("[")
+        return False
 
     def _forward(self, cache, **kwargs):
         if cache is not None:
@@ -161,7 +177,7 @@ class HFPredictor:
                 keep = []
                 for row, (qi, tok) in enumerate(zip(active, tokens)):
                     generated[qi].append(tok)
-                    if tok not in self.stop_ids:
+                    if not self.finished(generated[qi]):
                         keep.append(row)
                 if not keep or _step == self.max_new_tokens - 1:
                     break
@@ -185,11 +201,11 @@ class HFPredictor:
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList
 
-        stop_ids = self.stop_ids
+        finished, start = self.finished, len(prompt_ids)
 
         class _Stop(StoppingCriteria):
             def __call__(self, input_ids, scores, **kwargs):
-                return torch.tensor([int(input_ids[0, -1]) in stop_ids], device=input_ids.device)
+                return torch.tensor([finished(input_ids[0, start:].tolist())], device=input_ids.device)
 
         with torch.inference_mode():
             inp = torch.tensor([prompt_ids], device=self.model.device)

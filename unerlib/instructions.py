@@ -192,3 +192,14 @@ def tokenize_conversation(tokenizer, conv: Conversation, max_length: int = 512,
     if len(ids) > len(prefix):
         pieces.append({"input_ids": ids, "labels": labels})
     return pieces
+
+
+def highlight_trained(tokenizer, example: dict[str, list[int]]) -> str:
+    """HTML of one tokenized example with the trained (labelled) tokens highlighted."""
+    import html
+
+    parts = []
+    for tok, lab in zip(example["input_ids"], example["labels"]):
+        text = html.escape(tokenizer.decode([tok]))
+        parts.append(f'<mark style="background:#ffd54f">{text}</mark>' if lab != -100 else text)
+    return '<div style="font-family:monospace;white-space:pre-wrap">' + "".join(parts) + "</div>"

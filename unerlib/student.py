@@ -61,6 +61,17 @@ def resolve_model(name: str) -> tuple[str, dict[str, Any]]:
     return name, {}  # a Hugging Face model id
 
 
+def load_tokenizer(name: str = EMBEDDED):
+    """Only the tokenizer of a student (for counting tokens)."""
+    from transformers import AutoTokenizer
+
+    where, extra = resolve_model(name)
+    try:
+        return AutoTokenizer.from_pretrained(where, **extra)
+    except OSError as err:
+        raise StudentError(f"could not load the tokenizer of {name!r} from {where}: {err}") from None
+
+
 def load_student(name: str = EMBEDDED, adapter: str | None = None, dtype: str = "auto",
                  device: str | None = None) -> Student:
     """Load a student model and its tokenizer, with a LoRA adapter when ``adapter`` is set.
