@@ -46,6 +46,16 @@ def test_sample_passages_is_seeded_deduplicated_and_excludes(tmp_path):
     assert sorted(" ".join(r.text.split()) for r in one) == ["a b", "c d", "g h"]
 
 
+def test_passages_containing_an_evaluation_sentence_are_excluded(tmp_path):
+    path = tmp_path / "p.jsonl"
+    held_out = "These observations indicate that Jak3 is essential ."
+    texts = ["Jak3 binds gamma c .  these  observations indicate that JAK3 is essential . More text .",
+             "These observations indicate nothing about Jak3 .", "Short one ."]
+    path.write_text("\n".join(json.dumps({"text": t}) for t in texts))
+    kept = sample_passages([f"file:{path}"], 10, seed=0, exclude_texts=[held_out, "Short one ."])
+    assert [r.text for r in kept] == [texts[1]]
+
+
 def test_read_text_file_errors(tmp_path):
     with pytest.raises(DataError, match="not found"):
         read_text_file(tmp_path / "missing.jsonl")

@@ -65,6 +65,37 @@ def chunk_record(record: Record, max_tokens: int, count_tokens: Callable[[str], 
     return out
 
 
+class ExcludedTexts:
+    """Texts a passage must neither equal nor contain (evaluation sentences), compared
+    after folding case and whitespace. A text of at least ``ANCHOR`` words is also found
+    inside a longer passage, through an index on its first words."""
+
+    ANCHOR = 5
+
+    def __init__(self, texts: Iterable[str]):
+        self.exact: set[str] = set()
+        self.by_anchor: dict[tuple[str, ...], list[str]] = {}
+        for text in texts:
+            key = " ".join(text.split()).lower()
+            if not key:
+                continue
+            self.exact.add(key)
+            words = key.split(" ")
+            if len(words) >= self.ANCHOR:
+                self.by_anchor.setdefault(tuple(words[:self.ANCHOR]), []).append(key)
+
+    def overlaps(self, key: str) -> bool:
+        """Whether a folded passage equals or contains an excluded text."""
+        if key in self.exact:
+            return True
+        words = key.split(" ")
+        for i in range(len(words) - self.ANCHOR + 1):
+            for text in self.by_anchor.get(tuple(words[i:i + self.ANCHOR]), ()):
+                if text in key:
+                    return True
+        return False
+
+
 def sample_passages(
     sources: Sequence[str],
     n: int,
@@ -84,7 +115,7 @@ def sample_passages(
     several draws per round (default 1).
     """
     rng = random.Random(seed)
-    excluded = {" ".join(t.split()).lower() for t in exclude_texts}
+    excluded = ExcludedTexts(exclude_texts)
     pools: list[list[Record]] = []
     for source in sources:
         records = [c for r in read_source(source, root) for c in chunk_record(r, max_tokens, count_tokens)]
@@ -100,7 +131,7 @@ def sample_passages(
                     rec = pool[cursors[k]]
                     cursors[k] += 1
                     key = " ".join(rec.text.split()).lower()
-                    if key and key not in seen and key not in excluded:
+                    if key and key not in seen and not excluded.overlaps(key):
                         seen.add(key)
                         out.append(rec)
                         break

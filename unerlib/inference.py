@@ -110,6 +110,18 @@ def split_passage(tokenizer, passage: str, max_tokens: int) -> list[str]:
     return windows
 
 
+def shared_prefix(prompt: PromptTokens) -> PromptTokens:
+    """Move the tokens every question starts with (``USER: What describes``) into the
+    prefix, so they too run once. The token sequence of each question is unchanged."""
+    qs = prompt.questions
+    n = 0
+    if len(qs) > 1:
+        shortest = min(len(q) for q in qs)
+        while n < shortest - 1 and all(q[n] == qs[0][n] for q in qs):
+            n += 1
+    return PromptTokens(prompt.prefix + qs[0][:n], [q[n:] for q in qs]) if n else prompt
+
+
 class HFPredictor:
     """The shared-prefix batched greedy decoder over a transformers model."""
 
@@ -152,6 +164,7 @@ class HFPredictor:
         import torch
 
         device = self.model.device
+        prompt = shared_prefix(prompt)
         P, B = len(prompt.prefix), len(prompt.questions)
         with torch.inference_mode():
             _, cache = self._forward(None, input_ids=torch.tensor([prompt.prefix], device=device))

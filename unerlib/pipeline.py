@@ -111,24 +111,25 @@ def execute_notebook(source: Path, target: Path, parameters: dict[str, Any], cwd
                             kernel_name="python3", progress_bar=True)
     except PapermillExecutionError as err:
         raise ReportError(
-            f"notebook {source} failed in cell {_source_cell(target, err.cell_index)} "
+            f"notebook {source} failed in cell {_source_cell(source, err)} "
             f"(execution count {err.exec_count}): {err.ename}: {err.evalue}\n"
             f"(executed copy with the traceback: {target})"
         ) from None
 
 
-def _source_cell(executed: Path, index: int) -> str:
-    """The source notebook's index of a cell of the executed copy (papermill inserts an
-    injected-parameters cell), with the cell's first line."""
+def _source_cell(source: Path, err: Any) -> str:
+    """The failing cell as the source notebook numbers it (the executed copy has extra
+    injected-parameters and error-marker cells), with its first line."""
     import nbformat
 
+    text = (getattr(err, "source", "") or "").strip()
+    first = text.splitlines()[0] if text else ""
     try:
-        cells = nbformat.read(str(executed), as_version=4).cells
+        cells = nbformat.read(str(source), as_version=4).cells
+        index = next(i for i, c in enumerate(cells) if c.source.strip() == text)
     except Exception:
-        return str(index)
-    injected = sum(1 for c in cells[:index] if "injected-parameters" in c.metadata.get("tags", []))
-    first = cells[index].source.strip().splitlines()[0] if 0 <= index < len(cells) and cells[index].source.strip() else ""
-    return f"{index - injected} ({first!r})"
+        index = err.cell_index
+    return f"{index} ({first!r})"
 
 
 def stage_book(root: Path, stage: Path) -> None:

@@ -134,7 +134,7 @@ def train(config: TrainConfig, examples: Sequence[dict[str, list[int]]], output_
         max_steps=config.max_steps, logging_steps=config.logging_steps, save_steps=config.save_steps,
         save_total_limit=2, seed=config.seed,
         report_to="none", dataloader_num_workers=0, remove_unused_columns=False,
-        disable_tqdm=not progress, bf16=use_bf16, weight_decay=0.0,
+        disable_tqdm=not progress, bf16=use_bf16, weight_decay=0.0, logging_first_step=True,
     )
     collator = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100)
     trainer = _answer_only_trainer()(model=model, args=args, train_dataset=dataset, data_collator=collator)
@@ -172,4 +172,4 @@ def loss_curve(history: Sequence[dict[str, Any]]):
 
     rows = [{"step": h["step"], "loss": h["loss"], "learning_rate": h.get("learning_rate")}
             for h in history if "loss" in h]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["step", "loss", "learning_rate"])
