@@ -127,6 +127,19 @@ def test_same_passage_grouped_in_first_seen_order(bracket_student):
     assert all(by_id[p.id] == p.raw for p in b)
 
 
+def test_repeated_questions_answered_once_and_batches_capped(bracket_student):
+    """A passage repeated in a dataset costs one answer per type; ``max_batch`` splits a
+    passage's questions into smaller batches without changing any answer."""
+    qs = _questions(PASSAGES[:2])
+    repeated = qs + [Question(f"{q.id}-again", q.passage, q.type, q.gold) for q in qs]
+    once, s_once = predict(bracket_student, qs, max_new_tokens=MAX_NEW, progress=False)
+    twice, s_twice = predict(bracket_student, repeated, max_new_tokens=MAX_NEW, progress=False)
+    assert [p.raw for p in twice] == [p.raw for p in once] * 2
+    assert s_twice.tokens == s_once.tokens and s_twice.questions == 2 * s_once.questions
+    small, _ = predict(bracket_student, qs, max_new_tokens=MAX_NEW, progress=False, max_batch=2)
+    assert [p.raw for p in small] == [p.raw for p in once]
+
+
 def test_unknown_method_and_backend(tiny_student):
     with pytest.raises(ValueError, match="method"):
         predict(tiny_student, _questions(PASSAGES[:1], TYPES[:1]), progress=False, method="slow")

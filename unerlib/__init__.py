@@ -5,7 +5,7 @@ Notebooks import what they need in one line, ``from unerlib import ...``.
 
 from .convert import gold_answer, to_uniner, write_json
 from .data import DataError, Mention, Record, data_dir, find_spans
-from .metrics import normalize_answer, parse_lenient, parse_official, score, score_by_type, score_files
+from .metrics import normalize_answer, parse_lenient, parse_official, score, score_by_type, score_files, span_score
 from .registry import (DOMAINS, REGISTRY, ZERO_SHOT, dataset_stats, dataset_types, domain_table,
                        get_spec, load_dataset, natural_type, overview_table)
 
@@ -15,5 +15,5 @@ __all__ = [
     "DOMAINS", "REGISTRY", "ZERO_SHOT", "DataError", "Mention", "Record", "data_dir", "dataset_stats",
     "dataset_types", "domain_table", "find_spans", "get_spec", "gold_answer", "load_dataset",
     "natural_type", "normalize_answer", "overview_table", "parse_lenient", "parse_official", "score",
-    "score_by_type", "score_files", "to_uniner", "write_json",
+    "score_by_type", "score_files", "span_score", "to_uniner", "write_json",
 ]

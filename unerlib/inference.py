@@ -245,8 +245,11 @@ def group_by_passage(questions: Sequence[Question]) -> list[tuple[str, list[int]
 
 def predict(student, questions: Sequence[Question], max_new_tokens: int = 64,
             max_passage_tokens: int = 1024, backend: str = "hf", progress: bool = True,
-            method: str = "fast") -> tuple[list[Prediction], InferenceStats]:
+            method: str = "fast", max_batch: int = 64) -> tuple[list[Prediction], InferenceStats]:
     """Answer every question; returns predictions in question order and token statistics.
+
+    Questions about one passage are answered together, at most ``max_batch`` at a time;
+    identical (passage, type) questions are answered once.
 
     ``method="naive"`` answers one question at a time through ``generate`` (the official
     loop); ``backend="vllm"`` uses vLLM with prefix caching (extra ``gpu``).
@@ -262,20 +265,29 @@ def predict(student, questions: Sequence[Question], max_new_tokens: int = 64,
     raws: list[list[str]] = [[] for _ in questions]
     groups = group_by_passage(questions)
     bar = tqdm(total=len(questions), desc=f"answering ({method})", unit="q", disable=not progress)
+    if method not in ("fast", "naive"):
+        raise ValueError(f"unknown method {method!r} (fast or naive)")
     for passage, idx in groups:
+        # a passage repeated in a dataset (a header, a code placeholder) is asked each type once
+        askers: dict[str, list[int]] = {}
+        for i in idx:
+            askers.setdefault(questions[i].type, []).append(i)
+        types = list(askers)
         windows = split_passage(tok, passage, max_passage_tokens)
         engine.stats.passages += 1
         engine.stats.split_passages += len(windows) > 1
         for window in windows:
-            prompt = encode_prompts(tok, window, [questions[i].type for i in idx])
-            if method == "fast":
-                outs = engine.answer(prompt)
-            elif method == "naive":
-                outs = [engine.answer_naive(prompt.prefix + q) for q in prompt.questions]
-            else:
-                raise ValueError(f"unknown method {method!r} (fast or naive)")
-            for i, ids in zip(idx, outs):
-                raws[i].append(engine.decode(ids))
+            for start in range(0, len(types), max_batch):
+                batch = types[start:start + max_batch]
+                prompt = encode_prompts(tok, window, batch)
+                if method == "fast":
+                    outs = engine.answer(prompt)
+                else:
+                    outs = [engine.answer_naive(prompt.prefix + q) for q in prompt.questions]
+                for typ, ids in zip(batch, outs):
+                    text = engine.decode(ids)
+                    for i in askers[typ]:
+                        raws[i].append(text)
         bar.update(len(idx))
     bar.close()
     engine.stats.questions = len(questions)

@@ -207,3 +207,80 @@ def score_files(gold_path: str | os.PathLike, pred_path: str | os.PathLike, pars
     golds = [a for _q, _t, a in gold]
     types = [t for _q, t, _a in gold]
     return {**score(preds, golds, parser), "by_type": score_by_type(preds, golds, types, parser)}
+
+
+# --------------------------------------------------------------------------- span metric
+
+
+def word_spans(passage: str, entity: str) -> list[tuple[int, int]]:
+    """Every character span where ``entity`` occurs verbatim in ``passage`` at word
+    boundaries (no letter, digit or underscore touching either end)."""
+    if not entity.strip():
+        return []
+    pattern = re.compile(r"(?<!\w)" + re.escape(entity) + r"(?!\w)")
+    spans, pos = [], 0
+    while True:  # overlapping occurrences count too ("a a" in "a a a")
+        m = pattern.search(passage, pos)
+        if m is None:
+            return spans
+        spans.append(m.span())
+        pos = m.start() + 1
+
+
+def _answer_strings(answer: str, gold: bool) -> list[str]:
+    """Entity strings of an answer: a gold answer is a JSON list; a prediction is read as
+    the official parser reads it (:func:`parse_entities`), and an answer the official
+    parser scores as empty (say, one holding a number) is empty here too."""
+    if gold:
+        try:
+            items = json.loads(answer)
+        except (json.JSONDecodeError, TypeError):
+            return parse_entities(answer)
+        return [x for x in items if isinstance(x, str)] if isinstance(items, list) else []
+    if not parse_official(official_response(answer)):
+        return []
+    return parse_entities(answer)
+
+
+def answer_spans(passage: str, answer: str, gold: bool = False) -> tuple[set[tuple[int, int]], set[str]]:
+    """The character spans an answer names in ``passage`` (every occurrence of every
+    string at word boundaries), and the strings found nowhere."""
+    spans: set[tuple[int, int]] = set()
+    missing: set[str] = set()
+    for ent in _answer_strings(answer, gold):
+        found = word_spans(passage, ent)
+        spans.update(found)
+        if not found and ent.strip():
+            missing.add(ent)
+    return spans, missing
+
+
+def span_score(passages: Sequence[str], types: Sequence[str], preds: Sequence[str],
+               golds: Sequence[str]) -> dict[str, float]:
+    """Exact span metric (as encoder NER models such as GLiNER are scored): micro
+    precision/recall/F1 over the sets of ``(passage, start, end, type)``.
+
+    One entry per question: its passage, the type asked, the raw prediction and the gold
+    answer (a JSON list). Each entity string maps to *every* occurrence of it in the
+    passage at word boundaries, case-sensitively, so a string named once but written
+    twice counts twice. A predicted string that occurs nowhere is one false positive (a
+    gold string found nowhere, one false negative). Questions repeating a (passage, type)
+    pair count once. Returns ``precision``, ``recall``, ``f1``, ``n`` (questions) and the
+    counts ``n_correct``, ``n_pred``, ``n_gold``.
+    """
+    if not (len(passages) == len(types) == len(preds) == len(golds)):
+        raise ValueError(f"span_score needs parallel lists: {len(passages)} passages, {len(types)} types, "
+                         f"{len(preds)} predictions, {len(golds)} gold answers")
+    pred_set: set[tuple] = set()
+    gold_set: set[tuple] = set()
+    for passage, typ, pred, gold in zip(passages, types, preds, golds):
+        spans, missing = answer_spans(passage, pred)
+        pred_set.update((passage, s, e, typ) for s, e in spans)
+        pred_set.update((passage, "missing", ent, typ) for ent in missing)
+        spans, missing = answer_spans(passage, gold, gold=True)
+        gold_set.update((passage, s, e, typ) for s, e in spans)
+        gold_set.update((passage, "missing", ent, typ) for ent in missing)
+    found_gold = {k for k in gold_set if k[1] != "missing"}
+    correct = len(pred_set & found_gold)
+    return {**prf(correct, len(pred_set), len(gold_set)), "n": len(golds), "n_correct": correct,
+            "n_pred": len(pred_set), "n_gold": len(gold_set)}

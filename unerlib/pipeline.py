@@ -97,6 +97,8 @@ def notebook_parameters(profile: dict[str, Any], notebook: Path) -> dict[str, An
         raise ReportError(f"profile {profile['name']!r} sets {unknown} for {notebook.name}, "
                           f"which declares only {sorted(declared)}")
     shared = {k: v for k, v in profile["parameters"].items() if k in declared}
+    if "profile" in declared:
+        shared["profile"] = profile["name"]
     return {**shared, **own}
 
 
@@ -171,6 +173,8 @@ def run_report(profile_name: str, root: str | os.PathLike | None = None,
     os.environ[DATA_ENV] = str(data_dir())  # absolute, for kernels started elsewhere
     stage = base / "_build" / "executed"
     timings: dict[str, float] = {}
+    log = base / "artifacts" / "runs" / f"{profile_name}.json"
+    log.parent.mkdir(parents=True, exist_ok=True)
     for nb in toc_notebooks(base):
         if only and nb.stem not in only:
             continue
@@ -179,9 +183,8 @@ def run_report(profile_name: str, root: str | os.PathLike | None = None,
         start = time.perf_counter()
         execute_notebook(base / nb, stage / nb, params, base)
         timings[str(nb)] = round(time.perf_counter() - start, 1)
-    log = base / "artifacts" / "runs" / f"{profile_name}.json"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text(json.dumps({"profile": profile_name, "seconds": timings}, indent=1))
+        # written after every notebook, so a later chapter (and a dead run) shows the times so far
+        log.write_text(json.dumps({"profile": profile_name, "seconds": timings}, indent=1))
     if not build:
         return stage
     stage_book(base, stage)

@@ -81,3 +81,108 @@ def plot_scores(table, value: str = "f1", group: str = "dataset", hue: str = "sy
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def plot_ablation(ours, paper, title: str = "Negative sampling: zero-shot F1 by strategy"):
+    """Two panels of grouped bars (one group per set plus the average, one bar per
+    strategy): the paper's UniNER-7B rows and ours. Both tables: index strategy, columns the
+    paper's set names and ``Avg``."""
+    import numpy as np
+
+    columns = list(paper.columns)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
+    for ax, table, name in zip(axes, (paper, ours), ("paper (UniNER-7B)", "ours")):
+        strategies = list(table.index)
+        width = 0.8 / max(len(strategies), 1)
+        x = np.arange(len(columns))
+        for k, strategy in enumerate(strategies):
+            ax.bar(x + k * width - 0.4 + width / 2, [table.loc[strategy, c] for c in columns], width, label=strategy)
+        ax.set_xticks(x)
+        ax.set_xticklabels(columns, rotation=30, ha="right")
+        ax.set_title(name)
+        ax.set_xlabel("zero-shot set")
+    axes[0].set_ylabel("F1 (%)")
+    axes[1].legend(title="negatives", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_summary(summary, references: dict[str, float] | None = None,
+                 title: str = "Seven-set average F1 of every student on record"):
+    """Horizontal bars of ``Avg`` per student, with published averages as dashed lines."""
+    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.45 * len(summary) + 1.5)))
+    labels = [f"{s} (limit {lim})" for s, lim in zip(summary["student"], summary["limit"])]
+    ax.barh(labels, summary["Avg"], color="tab:blue")
+    for k, (name, value) in enumerate((references or {}).items()):
+        ax.axvline(value, linestyle="--", color=f"C{k + 1}", label=f"{name} {value:.1f}")
+    ax.set_xlabel("average F1 over the seven zero-shot sets (%)")
+    ax.set_ylabel("student")
+    ax.set_title(title)
+    if references:
+        ax.legend(fontsize=8, loc="lower right")
+    ax.invert_yaxis()
+    fig.tight_layout()
+    return fig
+
+
+def plot_run_times(times, title: str = "Wall-clock time per notebook"):
+    """Horizontal bars of seconds per notebook of the latest report run."""
+    fig, ax = plt.subplots(figsize=(7, max(2.5, 0.4 * len(times) + 1.5)))
+    ax.barh(times["notebook"], times["seconds"] / 60, color="tab:gray")
+    ax.set_xlabel("minutes")
+    ax.set_ylabel("notebook")
+    ax.set_title(title)
+    ax.invert_yaxis()
+    fig.tight_layout()
+    return fig
+
+
+def plot_domain_scores(domains, value: str = "f1", title: str = "Zero-shot F1 by domain (official metric)",
+                       ylabel: str = "mean F1 over the domain's datasets (%)"):
+    """Grouped bars, one group per domain of the paper and one bar per system; a domain
+    without data is labelled "no data" instead of being dropped."""
+    import numpy as np
+
+    groups = list(dict.fromkeys(domains["domain"]))
+    systems = list(dict.fromkeys(domains["system"]))
+    width = 0.8 / max(len(systems), 1)
+    fig, ax = plt.subplots(figsize=(max(7, 0.9 * len(groups) + 2), 4))
+    x = np.arange(len(groups))
+    for k, system in enumerate(systems):
+        sub = domains[domains["system"] == system].set_index("domain")
+        vals = [float(sub[value][g]) if g in sub.index else np.nan for g in groups]
+        ax.bar(x + k * width - 0.4 + width / 2, vals, width, label=system)
+    has = domains.groupby("domain", sort=False)["has data"].any()
+    top = np.nanmax(domains[value].to_numpy(dtype=float)) if domains[value].notna().any() else 0.0
+    for i, g in enumerate(groups):
+        if not has.get(g, False):
+            ax.text(i, max(top, 1.0) * 0.05, "no data", ha="center", va="bottom", rotation=90,
+                    fontsize=8, color="grey")
+    ax.set_xticks(x)
+    ax.set_xticklabels(groups, rotation=30, ha="right")
+    ax.set_ylim(0, max(top * 1.15, 5.0))
+    ax.set_xlabel("domain")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_entity_counts(entities, types, title: str = "Entities found per type"):
+    """Horizontal bars: entity occurrences found in the passage for each type asked
+    (types with none found are shown at zero)."""
+    from matplotlib.ticker import MaxNLocator
+
+    counts = entities["type"].value_counts() if len(entities) else {}
+    values = [int(counts.get(t, 0)) for t in types]
+    fig, ax = plt.subplots(figsize=(6, 0.35 * len(types) + 1.3))
+    ax.barh(list(types)[::-1], values[::-1], color="tab:purple")
+    ax.set_xlabel("occurrences in the passage")
+    ax.set_ylabel("entity type")
+    ax.set_title(title)
+    ax.set_xlim(0, max(values + [1]) + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.tight_layout()
+    return fig
