@@ -199,7 +199,7 @@ def test_merge_unions_answers_in_order(monkeypatch, tiny_student):
     from unerlib import inference
 
     answers = iter(['["Ada", "Paris"]', '["Paris", "Rome"]', "nothing", '["Oslo"]'])
-    monkeypatch.setattr(inference.HFPredictor, "answer", lambda self, prompt: [[0] for _ in prompt.questions])
+    monkeypatch.setattr(inference.HFPredictor, "answer_many", lambda self, prompts: [[[0] for _ in p.questions] for p in prompts])
     monkeypatch.setattr(inference.HFPredictor, "decode", lambda self, ids: next(answers))
     monkeypatch.setattr(inference, "split_passage", lambda tok, passage, n: ["w1", "w2", "w3", "w4"])
     preds, _ = predict(tiny_student, [Question("q", "w1 w2 w3 w4", "city")], progress=False)
@@ -371,3 +371,25 @@ def test_cli_evaluate_matches_score(tiny_dir, tmp_path, capsys):
     for key in ("precision", "recall", "f1", "n"):
         assert evaluated[key] == scored[key], key
     assert evaluated["n"] == 9
+
+
+def test_pack_respects_row_and_token_limits(tiny_student):
+    from unerlib.inference import _pack
+
+    tok = tiny_student.tokenizer
+    items = [(encode_prompts(tok, p, TYPES), None) for p in PASSAGES]
+    for max_batch, max_tokens in [(5, 10**6), (12, 10**6), (64, 400), (1000, 10**6)]:
+        groups = _pack(items, max_batch, max_tokens, MAX_NEW)
+        assert sorted(id(it[0]) for g in groups for it in g) == sorted(id(it[0]) for it in items)
+        for g in groups:
+            rows = sum(len(p.questions) for p, _ in g)
+            longest = max(len(p.prefix) + max(map(len, p.questions)) + MAX_NEW for p, _ in g)
+            assert len(g) == 1 or (rows <= max_batch and rows * longest <= max_tokens)
+    assert len(_pack(items, 1000, 10**6, MAX_NEW)) == 1
+    # every batch size gives the same answers
+    questions = _questions()
+    ref, _ = predict(tiny_student, questions, max_new_tokens=MAX_NEW, progress=False, max_batch=5)
+    for max_batch, max_tokens in [(7, 10**6), (64, 400), (1000, 10**6)]:
+        got, _ = predict(tiny_student, questions, max_new_tokens=MAX_NEW, progress=False,
+                         max_batch=max_batch, max_batch_tokens=max_tokens)
+        assert [p.raw for p in got] == [p.raw for p in ref]

@@ -3,9 +3,12 @@
 The official code renders one full prompt per question and generates for each. Here each
 passage's prefix (system line, passage, acknowledgement turn) runs through the model
 once; its key/value cache is copied to a batch holding every question about that passage,
-so the model only reads the short question turns and the answers. Questions of unequal
-length are padded *between* prefix and question, masked out, and given the position ids
-they would have without padding, so each answer is the one the model gives alone.
+so the model only reads the short question turns and the answers. The questions of
+several passages (of similar length) are decoded as one batch: on a CPU a decode step
+costs about as much for one row as for a hundred, since reading the weights dominates.
+Prefixes and questions of unequal length are padded *between* prefix and question, masked
+out, and given the position ids they would have without padding, so each answer is the one
+the model gives to its prompt alone.
 
 Decoding is greedy and deterministic; an answer stops at the end-of-sequence token, at
 the first token containing ``]`` (the official parser reads nothing after it), as soon as
@@ -161,52 +164,77 @@ class HFPredictor:
 
     def answer(self, prompt: PromptTokens) -> list[list[int]]:
         """Generated ids for every question of one passage (prefix computed once)."""
+        return self.answer_many([prompt])[0]
+
+    def answer_many(self, prompts: Sequence[PromptTokens]) -> list[list[list[int]]]:
+        """Generated ids for every question of several passages, decoded as one batch.
+
+        Each prefix runs once (right-padded to the longest); its cache rows are copied to
+        the rows of its questions; every row is laid out as ``prefix, padding, question``
+        with the padding masked and position ids that continue the row's own prefix, so
+        each answer is the one the model gives to its prompt alone. Finished rows are
+        dropped from the batch once a quarter of it has finished.
+        """
         import torch
 
         device = self.model.device
-        prompt = shared_prefix(prompt)
-        P, B = len(prompt.prefix), len(prompt.questions)
+        prompts = [shared_prefix(p) for p in prompts]
+        lens = [len(p.prefix) for p in prompts]
+        Lp = max(lens)
+        owner = [j for j, p in enumerate(prompts) for _ in p.questions]
+        questions = [q for p in prompts for q in p.questions]
+        B = len(questions)
         with torch.inference_mode():
-            _, cache = self._forward(None, input_ids=torch.tensor([prompt.prefix], device=device))
-            cache.batch_repeat_interleave(B)
-            L = max(len(q) for q in prompt.questions)
+            ids = [p.prefix + [self.pad_id] * (Lp - n) for p, n in zip(prompts, lens)]
+            pmask = [[1] * n + [0] * (Lp - n) for n in lens]
+            ppos = [list(range(n)) + [n - 1] * (Lp - n) for n in lens]
+            _, cache = self._forward(None, input_ids=torch.tensor(ids, device=device),
+                                     attention_mask=torch.tensor(pmask, device=device),
+                                     position_ids=torch.tensor(ppos, device=device))
+            self.stats.tokens += sum(lens)
+            cache.batch_select_indices(torch.tensor(owner, device=device))
+            L = max(len(q) for q in questions)
             ids, mask, pos = [], [], []
-            for q in prompt.questions:
-                pad = L - len(q)
+            for j, q in zip(owner, questions):
+                pad, P = L - len(q), lens[j]
                 ids.append([self.pad_id] * pad + q)
-                mask.append([1] * P + [0] * pad + [1] * len(q))
+                mask.append(pmask[j] + [0] * pad + [1] * len(q))
                 pos.append([P] * pad + list(range(P, P + len(q))))
+                self.stats.tokens += len(q)
             mask_t = torch.tensor(mask, device=device)
             pos_t = torch.tensor(pos, device=device)
             out, cache = self._forward(cache, input_ids=torch.tensor(ids, device=device),
                                        attention_mask=mask_t, position_ids=pos_t)
-            self.stats.tokens += P + B * L
             generated: list[list[int]] = [[] for _ in range(B)]
-            active = list(range(B))  # question index of each row still decoding
+            rows = list(range(B))  # question index of each row of the batch
+            alive = [True] * B  # per row: still decoding
             next_pos = pos_t[:, -1] + 1
             logits = out.logits[:, -1, :]
-            for _step in range(self.max_new_tokens):
+            for step in range(self.max_new_tokens):
                 tokens = logits.argmax(dim=-1).tolist()
-                keep = []
-                for row, (qi, tok) in enumerate(zip(active, tokens)):
-                    generated[qi].append(tok)
-                    if not self.finished(generated[qi]):
-                        keep.append(row)
-                if not keep or _step == self.max_new_tokens - 1:
+                for r, (qi, tok) in enumerate(zip(rows, tokens)):
+                    if alive[r]:
+                        generated[qi].append(tok)
+                        alive[r] = not self.finished(generated[qi])
+                n_alive = sum(alive)
+                if not n_alive or step == self.max_new_tokens - 1:
                     break
-                if len(keep) < len(active):
+                if n_alive <= 0.75 * len(rows):
+                    keep = [r for r, a in enumerate(alive) if a]
                     idx = torch.tensor(keep, device=device)
                     cache.batch_select_indices(idx)
                     mask_t, next_pos = mask_t[idx], next_pos[idx]
-                    active = [active[r] for r in keep]
-                    tokens = [tokens[r] for r in keep]
-                mask_t = torch.cat([mask_t, mask_t.new_ones((len(active), 1))], dim=1)
+                    rows, tokens, alive = [rows[r] for r in keep], [tokens[r] for r in keep], [True] * len(keep)
+                mask_t = torch.cat([mask_t, mask_t.new_ones((len(rows), 1))], dim=1)
                 out, cache = self._forward(cache, input_ids=torch.tensor(tokens, device=device)[:, None],
                                            attention_mask=mask_t, position_ids=next_pos[:, None])
-                self.stats.tokens += len(active)
+                self.stats.tokens += n_alive
                 next_pos = next_pos + 1
                 logits = out.logits[:, -1, :]
-        return generated
+        answers: list[list[list[int]]] = [[] for _ in prompts]
+        for j, ids_ in zip(owner, generated):
+            answers[j].append(ids_)
+        return answers
 
     def answer_naive(self, prompt_ids: list[int]) -> list[int]:
         """One question the official way: the whole prompt through ``generate``, with the
@@ -245,11 +273,13 @@ def group_by_passage(questions: Sequence[Question]) -> list[tuple[str, list[int]
 
 def predict(student, questions: Sequence[Question], max_new_tokens: int = 64,
             max_passage_tokens: int = 1024, backend: str = "hf", progress: bool = True,
-            method: str = "fast", max_batch: int = 64) -> tuple[list[Prediction], InferenceStats]:
+            method: str = "fast", max_batch: int = 128,
+            max_batch_tokens: int = 32768) -> tuple[list[Prediction], InferenceStats]:
     """Answer every question; returns predictions in question order and token statistics.
 
-    Questions about one passage are answered together, at most ``max_batch`` at a time;
-    identical (passage, type) questions are answered once.
+    Identical (passage, type) questions are answered once. The fast method decodes the
+    questions of several passages together (passages of similar length grouped), at most
+    ``max_batch`` questions and ``max_batch_tokens`` cached positions at a time.
 
     ``method="naive"`` answers one question at a time through ``generate`` (the official
     loop); ``backend="vllm"`` uses vLLM with prefix caching (extra ``gpu``).
@@ -258,16 +288,16 @@ def predict(student, questions: Sequence[Question], max_new_tokens: int = 64,
         return _predict_vllm(student, questions, max_new_tokens, max_passage_tokens)
     if backend != "hf":
         raise ValueError(f"unknown backend {backend!r} (hf or vllm)")
+    if method not in ("fast", "naive"):
+        raise ValueError(f"unknown method {method!r} (fast or naive)")
     from tqdm.auto import tqdm
 
     engine = HFPredictor(student.model, student.tokenizer, max_new_tokens, max_passage_tokens)
     tok = student.tokenizer
-    raws: list[list[str]] = [[] for _ in questions]
-    groups = group_by_passage(questions)
-    bar = tqdm(total=len(questions), desc=f"answering ({method})", unit="q", disable=not progress)
-    if method not in ("fast", "naive"):
-        raise ValueError(f"unknown method {method!r} (fast or naive)")
-    for passage, idx in groups:
+    # work items: one prompt per (window, chunk of at most max_batch types), with the
+    # question indices that receive each answer
+    items: list[tuple[PromptTokens, list[list[int]]]] = []
+    for passage, idx in group_by_passage(questions):
         # a passage repeated in a dataset (a header, a code placeholder) is asked each type once
         askers: dict[str, list[int]] = {}
         for i in idx:
@@ -279,19 +309,51 @@ def predict(student, questions: Sequence[Question], max_new_tokens: int = 64,
         for window in windows:
             for start in range(0, len(types), max_batch):
                 batch = types[start:start + max_batch]
-                prompt = encode_prompts(tok, window, batch)
-                if method == "fast":
-                    outs = engine.answer(prompt)
-                else:
-                    outs = [engine.answer_naive(prompt.prefix + q) for q in prompt.questions]
-                for typ, ids in zip(batch, outs):
-                    text = engine.decode(ids)
-                    for i in askers[typ]:
-                        raws[i].append(text)
-        bar.update(len(idx))
+                items.append((encode_prompts(tok, window, batch), [askers[t] for t in batch]))
+    # answers arrive in batch order; each item's position restores window order
+    order = {id(prompt): n for n, (prompt, _) in enumerate(items)}
+    raws: list[list[tuple[int, str]]] = [[] for _ in questions]
+    bar = tqdm(total=sum(len(p.questions) for p, _ in items), desc=f"answering ({method})",
+               unit="q", disable=not progress)
+    groups = _pack(items, max_batch, max_batch_tokens, max_new_tokens) if method == "fast" else [[it] for it in items]
+    for group in groups:
+        prompts = [p for p, _ in group]
+        if method == "fast":
+            outs = engine.answer_many(prompts)
+        else:
+            outs = [[engine.answer_naive(p.prefix + q) for q in p.questions] for p in prompts]
+        for (prompt, targets), answers in zip(group, outs):
+            for ids, receivers in zip(answers, targets):
+                text = engine.decode(ids)
+                for i in receivers:
+                    raws[i].append((order[id(prompt)], text))
+            bar.update(len(prompt.questions))
     bar.close()
     engine.stats.questions = len(questions)
-    return [_merge(q, r) for q, r in zip(questions, raws)], engine.stats
+    return [_merge(q, [text for _, text in sorted(r)]) for q, r in zip(questions, raws)], engine.stats
+
+
+def _pack(items: list, max_batch: int, max_tokens: int, max_new_tokens: int) -> list[list]:
+    """Groups of work items for one decoding batch: items sorted by prefix length, then
+    filled while the questions fit in ``max_batch`` rows and the padded cache
+    (rows x (prefix + question + answer)) in ``max_tokens`` positions."""
+    order = sorted(items, key=lambda it: len(it[0].prefix))
+    groups: list[list] = []
+    current: list = []
+    rows = longest = 0
+    for item in order:
+        prompt = item[0]
+        n = len(prompt.questions)
+        length = len(prompt.prefix) + max(len(q) for q in prompt.questions) + max_new_tokens
+        if current and (rows + n > max_batch or (rows + n) * max(longest, length) > max_tokens):
+            groups.append(current)
+            current, rows, longest = [], 0, 0
+        current.append(item)
+        rows += n
+        longest = max(longest, length)
+    if current:
+        groups.append(current)
+    return groups
 
 
 def _merge(question: Question, raws: list[str]) -> Prediction:
