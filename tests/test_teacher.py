@@ -700,3 +700,49 @@ def test_batch_file(tmp_path, monkeypatch):
                                 "temperature": 0.0, "max_tokens": 256}
     with pytest.raises(ValueError, match="duplicate"):
         teacher.batch_file([recs[0], recs[0]], tmp_path / "dup.jsonl")
+
+
+class _AnyPassage(dict):
+    """Answers for passages the test does not know in advance (sampled by a notebook)."""
+
+    def __missing__(self, passage: str) -> str:
+        return format_teacher_output([("Paris", "location"), ("Ada Lovelace", "person")])
+
+
+@pytest.mark.data
+def test_api_key_never_in_the_executed_notebook_or_the_html_report(api_key, data_root, tmp_path, monkeypatch):
+    """Notebook 01 with the OpenAI teacher, run by the report runner against the fake
+    endpoint, then the book built: the key is in no file of the project afterwards
+    (executed notebook, HTML, artifacts, cache, run log)."""
+    import shutil
+
+    import yaml
+
+    from unerlib.pipeline import run_report
+
+    monkeypatch.delenv("UNER_ARTIFACTS", raising=False)  # artifacts land under the project
+    monkeypatch.setenv("UNER_DATA_DIR", str(data_root))
+    repo = Path(__file__).resolve().parents[1]
+    root = tmp_path / "proj"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "profiles").mkdir()
+    shutil.copy2(repo / "notebooks" / "01_data_construction.ipynb", root / "notebooks")
+    shutil.copy2(repo / "_config.yml", root)
+    shutil.copytree(repo / "book", root / "book")
+    toc = {"format": "jb-book", "root": "book/intro",
+           "chapters": [{"file": "notebooks/01_data_construction"}, {"file": "book/license"}]}
+    (root / "_toc.yml").write_text(yaml.safe_dump(toc))
+    with FakeEndpoint(_AnyPassage()) as ep:
+        profile = {"parameters": {"teacher": "openai", "teacher_model": "teacher-test", "base_url": ep.url,
+                                  "n_passages": 3, "max_passage_tokens": 64, "seed": 0}}
+        (root / "profiles" / "leak.yaml").write_text(yaml.safe_dump(profile))
+        index = run_report("leak", root=root)
+        assert ep.log and all(h == f"Bearer {LEAK}" for h in ep.auth)  # the key was used
+    assert index.is_file()
+    html = (root / "_build" / "html" / "notebooks" / "01_data_construction.html").read_text(encoding="utf-8")
+    assert "teacher-test" in html and "openai" in html  # the page documents the run it came from
+    files = [p for p in root.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".sqlite" for p in files), "the response cache was not written under the project"
+    for path in files:
+        data = path.read_bytes()
+        assert LEAK.encode() not in data and b"LEAKCHECK" not in data, path
