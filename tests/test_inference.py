@@ -377,15 +377,15 @@ def test_pack_respects_row_and_token_limits(tiny_student):
     from unerlib.inference import _pack
 
     tok = tiny_student.tokenizer
-    items = [(encode_prompts(tok, p, TYPES), None) for p in PASSAGES]
+    prompts = [encode_prompts(tok, p, TYPES) for p in PASSAGES]
     for max_batch, max_tokens in [(5, 10**6), (12, 10**6), (64, 400), (1000, 10**6)]:
-        groups = _pack(items, max_batch, max_tokens, MAX_NEW)
-        assert sorted(id(it[0]) for g in groups for it in g) == sorted(id(it[0]) for it in items)
+        groups = _pack(prompts, max_batch, max_tokens, MAX_NEW)
+        assert sorted(k for g in groups for k in g) == list(range(len(prompts)))
         for g in groups:
-            rows = sum(len(p.questions) for p, _ in g)
-            longest = max(len(p.prefix) + max(map(len, p.questions)) + MAX_NEW for p, _ in g)
+            rows = sum(len(prompts[k].questions) for k in g)
+            longest = max(len(prompts[k].prefix) + max(map(len, prompts[k].questions)) + MAX_NEW for k in g)
             assert len(g) == 1 or (rows <= max_batch and rows * longest <= max_tokens)
-    assert len(_pack(items, 1000, 10**6, MAX_NEW)) == 1
+    assert len(_pack(prompts, 1000, 10**6, MAX_NEW)) == 1
     # every batch size gives the same answers
     questions = _questions()
     ref, _ = predict(tiny_student, questions, max_new_tokens=MAX_NEW, progress=False, max_batch=5)

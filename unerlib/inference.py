@@ -310,45 +310,43 @@ def predict(student, questions: Sequence[Question], max_new_tokens: int = 64,
             for start in range(0, len(types), max_batch):
                 batch = types[start:start + max_batch]
                 items.append((encode_prompts(tok, window, batch), [askers[t] for t in batch]))
-    # answers arrive in batch order; each item's position restores window order
-    order = {id(prompt): n for n, (prompt, _) in enumerate(items)}
+    # answers arrive in batch order; each item's index restores window order
     raws: list[list[tuple[int, str]]] = [[] for _ in questions]
-    bar = tqdm(total=sum(len(p.questions) for p, _ in items), desc=f"answering ({method})",
+    prompts = [p for p, _ in items]
+    bar = tqdm(total=sum(len(p.questions) for p in prompts), desc=f"answering ({method})",
                unit="q", disable=not progress)
-    groups = _pack(items, max_batch, max_batch_tokens, max_new_tokens) if method == "fast" else [[it] for it in items]
+    groups = _pack(prompts, max_batch, max_batch_tokens, max_new_tokens) if method == "fast" else [[k] for k in range(len(items))]
     for group in groups:
-        prompts = [p for p, _ in group]
         if method == "fast":
-            outs = engine.answer_many(prompts)
+            outs = engine.answer_many([prompts[k] for k in group])
         else:
-            outs = [[engine.answer_naive(p.prefix + q) for q in p.questions] for p in prompts]
-        for (prompt, targets), answers in zip(group, outs):
-            for ids, receivers in zip(answers, targets):
+            outs = [[engine.answer_naive(prompts[k].prefix + q) for q in prompts[k].questions] for k in group]
+        for k, answers in zip(group, outs):
+            for ids, receivers in zip(answers, items[k][1]):
                 text = engine.decode(ids)
                 for i in receivers:
-                    raws[i].append((order[id(prompt)], text))
-            bar.update(len(prompt.questions))
+                    raws[i].append((k, text))
+            bar.update(len(prompts[k].questions))
     bar.close()
     engine.stats.questions = len(questions)
     return [_merge(q, [text for _, text in sorted(r)]) for q, r in zip(questions, raws)], engine.stats
 
 
-def _pack(items: list, max_batch: int, max_tokens: int, max_new_tokens: int) -> list[list]:
-    """Groups of work items for one decoding batch: items sorted by prefix length, then
-    filled while the questions fit in ``max_batch`` rows and the padded cache
+def _pack(prompts: Sequence[PromptTokens], max_batch: int, max_tokens: int, max_new_tokens: int) -> list[list[int]]:
+    """Indices of ``prompts`` grouped for one decoding batch each: sorted by prefix length,
+    then filled while the questions fit in ``max_batch`` rows and the padded cache
     (rows x (prefix + question + answer)) in ``max_tokens`` positions."""
-    order = sorted(items, key=lambda it: len(it[0].prefix))
-    groups: list[list] = []
-    current: list = []
+    groups: list[list[int]] = []
+    current: list[int] = []
     rows = longest = 0
-    for item in order:
-        prompt = item[0]
+    for k in sorted(range(len(prompts)), key=lambda k: len(prompts[k].prefix)):
+        prompt = prompts[k]
         n = len(prompt.questions)
         length = len(prompt.prefix) + max(len(q) for q in prompt.questions) + max_new_tokens
         if current and (rows + n > max_batch or (rows + n) * max(longest, length) > max_tokens):
             groups.append(current)
             current, rows, longest = [], 0, 0
-        current.append(item)
+        current.append(k)
         rows += n
         longest = max(longest, length)
     if current:
