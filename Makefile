@@ -31,7 +31,7 @@ install-dev: $(VENV)/.installed-dev
 
 report: install
 	$(BIN)/uner report --profile $(PROFILE)
-	@echo "The report: $(CURDIR)/_build/html/index.html"
+	@echo "The report: $(CURDIR)/_build/$(PROFILE)/html/index.html"
 
 test: install-dev
 	$(BIN)/pytest -q

@@ -1,60 +1,95 @@
-"""Inference speed: the official one-`generate`-per-question loop against our shared-prefix
-batched predictor, on the same model and questions, in one run.
+"""Inference speed and answers, side by side in one run on the same model and questions:
 
-    python benchmarks/bench_inference.py [--limit 100] [--data crossner_ai] [--adapter DIR]
+- ``official``: the official loop as published: one prompt per (passage, type) through
+  ``generate``, greedy, stopping at the end-of-sequence token or after ``--max-new-tokens``;
+- ``fast_noloop``: our shared-prefix batched predictor without the loop stop;
+- ``fast``: our predictor as the report runs it (a list repeating one block of items three
+  times is stopped: unclosed, it scores empty either way);
+- ``fast_int8``: the same on the int8 dynamic quantization of the student (the default
+  profile's setting; its answers may differ, so F1 and identical answers are reported).
 
-The last line is JSON: naive_qps, fast_qps, speedup, identical (share of questions whose
-parsed answers agree), bound (tokens the naive loop runs / tokens ours runs: the speedup
-saved computation alone allows where prompt processing dominates), and the questions
-whose answers differ.
+    python benchmarks/bench_inference.py [--data crossner_music] [--limit 30] [--adapter DIR]
+        [--methods official,fast_noloop,fast,fast_int8] [--out benchmarks/results/inference.json]
+
+For each method: seconds, questions per second, tokens run through the model, how the
+answers ended (end, unparseable, loop, cap) and the official F1; for each method against
+the first: the share of questions whose official parsed answers are identical, and the
+ids that differ. The JSON is printed and written to ``--out`` with the machine, package
+versions and date.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import datetime
 import json
+import os
+import platform
 import resource
 import time
+from importlib.metadata import version
+from pathlib import Path
 
 import torch
 
 from unerlib.inference import load_questions, predict
+from unerlib.metrics import parse_official, score
 from unerlib.student import EMBEDDED, load_student
+
+METHODS = {"official": {"method": "official"}, "naive": {"method": "naive"},
+           "fast_noloop": {"method": "fast", "stop_loops": False}, "fast": {"method": "fast"},
+           "fast_int8": {"method": "fast"}}
+
+
+def machine() -> dict:
+    """Where the numbers were measured."""
+    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "python": platform.python_version(), "torch": torch.__version__,
+            "transformers": version("transformers"), "date": datetime.date.today().isoformat()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=EMBEDDED)
     parser.add_argument("--adapter")
-    parser.add_argument("--data", default="crossner_ai")
-    parser.add_argument("--limit", type=int, default=100, help="sentences (with all their types)")
-    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--data", default="crossner_music")
+    parser.add_argument("--limit", type=int, default=30, help="sentences (with all their types)")
+    parser.add_argument("--max-new-tokens", type=int, default=256)
+    parser.add_argument("--methods", default="official,fast_noloop,fast,fast_int8")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", default="benchmarks/results/inference.json")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     student = load_student(args.model, args.adapter)
     questions = load_questions(args.data, limit=args.limit)
-    runs = {}
-    for method in ("naive", "fast"):
-        start = time.perf_counter()
-        preds, stats = predict(student, questions, max_new_tokens=args.max_new_tokens, method=method)
-        runs[method] = (time.perf_counter() - start, preds, stats)
-    (t_naive, p_naive, s_naive), (t_fast, p_fast, s_fast) = runs["naive"], runs["fast"]
-    differ = [{"id": a.id, "type": a.type, "naive": a.raw, "fast": b.raw}
-              for a, b in zip(p_naive, p_fast) if a.entities != b.entities]
+    golds = [q.gold or "[]" for q in questions]
     n = len(questions)
-    result = {
-        "model": args.model, "adapter": args.adapter, "data": args.data, "sentences": args.limit,
-        "questions": n, "threads": args.threads,
-        "naive_seconds": round(t_naive, 1), "fast_seconds": round(t_fast, 1),
-        "naive_tokens": s_naive.tokens, "fast_tokens": s_fast.tokens,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "differing": differ,
-        "naive_qps": round(n / t_naive, 3), "fast_qps": round(n / t_fast, 3),
-        "speedup": round(t_naive / t_fast, 2), "identical": round(1 - len(differ) / n, 4),
-        "bound": round(s_naive.tokens / s_fast.tokens, 2),
-    }
+    runs, parsed = {}, {}
+    for name in args.methods.split(","):
+        if name.endswith("_int8"):
+            student = load_student(args.model, args.adapter, quantize="int8")
+        start = time.perf_counter()
+        preds, stats = predict(student, questions, max_new_tokens=args.max_new_tokens, progress=False, **METHODS[name])
+        seconds = time.perf_counter() - start
+        parsed[name] = [parse_official(p.raw) for p in preds]
+        runs[name] = {"seconds": round(seconds, 1), "qps": round(n / seconds, 3), "tokens": stats.tokens,
+                      "stops": dict(collections.Counter(p.stop for p in preds)),
+                      "f1": round(100 * score([p.raw for p in preds], golds)["f1"], 2)}
+    first = next(iter(runs))
+    for name in runs:
+        differ = [q.id for q, a, b in zip(questions, parsed[first], parsed[name]) if a != b]
+        runs[name].update({f"identical_to_{first}": round(1 - len(differ) / n, 4), f"differing_from_{first}": differ,
+                           f"speedup_over_{first}": round(runs[first]["seconds"] / runs[name]["seconds"], 2)})
+    result = {"benchmark": "inference", "model": args.model,
+              "adapter": Path(args.adapter).name if args.adapter else None, "data": args.data,
+              "sentences": args.limit, "questions": n, "max_new_tokens": args.max_new_tokens, "threads": args.threads,
+              "machine": machine(), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+              "runs": runs}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result))
 
 

@@ -1,10 +1,12 @@
 """Training throughput: tokens per second and the share of padding, with batches grouped
 by length and without, on the same examples in one run.
 
-    python benchmarks/bench_training.py [--steps 8] [--passages 300]
+    python benchmarks/bench_training.py [--steps 8] [--passages 300] [--out benchmarks/results/training.json]
 
-The last line is JSON: per mode, tokens_per_second (real, non-padding tokens) and
-padding_share, plus the ratio grouped/random.
+Both figures are counted on the batches the Trainer actually trained on (unerlib.train's
+counting collator): tokens_per_second = real (non-padding) tokens / training seconds,
+padding_share = padding positions / batched positions. The JSON (with the machine, package
+versions and date) is printed and written to ``--out``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import argparse
 import json
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import torch
@@ -22,7 +23,7 @@ from unerlib.construct import load_pile_ner
 from unerlib.experiments import build_teacher_data
 from unerlib.instructions import build_conversations, tokenize_conversation
 from unerlib.student import EMBEDDED, load_student
-from unerlib.train import TrainConfig, padding_share, train
+from unerlib.train import TrainConfig, train
 
 
 def main() -> None:
@@ -32,30 +33,33 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", default="benchmarks/results/training.json")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     data_path, _ = build_teacher_data(n_passages=args.passages, max_tokens=128, progress=False)
     convs = build_conversations(load_pile_ner(data_path), "frequency", 2, 0)
-    result: dict = {"model": args.model, "steps": args.steps, "batch_size": args.batch_size}
+    from bench_inference import machine
+
+    result: dict = {"benchmark": "training", "model": args.model, "passages": args.passages, "steps": args.steps,
+                    "batch_size": args.batch_size, "threads": args.threads, "machine": machine()}
     for grouped in (True, False):
         student = load_student(args.model)
         examples = [p for c in convs for p in tokenize_conversation(student.tokenizer, c, 384)]
         out = tempfile.mkdtemp()
         config = TrainConfig(model=args.model, max_steps=args.steps, batch_size=args.batch_size,
                              group_by_length=grouped, save_steps=10_000)
-        start = time.perf_counter()
         train(config, examples, out, student=student, progress=False)
-        seconds = time.perf_counter() - start
         meta = json.loads((Path(out) / "uner_train.json").read_text())
         shutil.rmtree(out, ignore_errors=True)
-        mean_len = meta["tokens"] / meta["examples"]
-        real_tokens = args.steps * args.batch_size * mean_len
         key = "grouped" if grouped else "random"
-        result[key] = {"tokens_per_second": round(real_tokens / seconds, 1),
-                       "padding_share": round(padding_share(examples, args.batch_size, grouped), 4),
-                       "seconds": round(seconds, 1)}
+        result[key] = {"tokens_per_second": round(meta["tokens_per_second"], 1),
+                       "padding_share": round(meta["padding_share"], 4), "batch_tokens": meta["batch_tokens"],
+                       "batch_positions": meta["batch_positions"], "seconds": round(meta["train_seconds"], 1)}
     result["grouped_over_random"] = round(result["grouped"]["tokens_per_second"] / result["random"]["tokens_per_second"], 2)
+    out_path = Path(args.out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result))
 
 

@@ -9,6 +9,7 @@ import math
 
 import matplotlib
 import pandas as pd
+import numpy as np
 import pytest
 
 from unerlib.artifacts import artifact_dir, mark_done
@@ -137,29 +138,38 @@ def test_type_breakdown_reads_the_cached_metrics(tmp_path):
 # --------------------------------------------------------------------------- evaluate_sets span columns
 
 
-def test_evaluate_sets_adds_span_metrics_to_a_cached_evaluation(tmp_path, re3d_root):
-    params = {"model": "m", "adapter": None, "data": "re3d", "limit": None, "max_new_tokens": 8}
-    folder = artifact_dir("evaluations", params, tmp_path / "art")
+def test_evaluate_sets_scores_a_resumed_evaluation_with_intervals(tmp_path, re3d_root):
+    """A run that died after answering every question left them in the partial file: the
+    next run asks nothing (no model is loaded: "m" is no model) and scores both metrics."""
+    from unerlib.evaluation import evaluation_params
     from unerlib.inference import load_questions
 
+    folder = artifact_dir("evaluations", evaluation_params("m", None, "re3d", None, 8), tmp_path / "art")
     questions = load_questions("re3d", None, re3d_root)
     answers = {"person": '["Carter", "Abadi"]', "location": '["iraq"]'}  # iraq: wrong case
-    with open(folder / "predictions.jsonl", "w") as fh:
+    with open(folder / "predictions.partial.jsonl", "w") as fh:
         for q in questions:
             fh.write(json.dumps({"id": q.id, "type": q.type, "prediction": answers.get(q.type, "[]")}) + "\n")
-    (folder / "metrics.json").write_text(json.dumps({"precision": 0.5, "recall": 0.5, "f1": 0.5, "n": len(questions)}))
-    mark_done(folder)
+        fh.write('{"id": "half a line')  # the run died while writing
     table = evaluate_sets("m", None, sets=["re3d"], limit=None, max_new_tokens=8, progress=False,
                           root=tmp_path / "art", data_root=re3d_root)
     row = table.iloc[0]
-    assert row["f1"] == pytest.approx(50.0)  # the cached official score, untouched
     # gold: s1 person Carter, Abadi; s2 person Carter; s2 location Iraq -> 4
-    # predicted: s1 person Carter, Abadi (2 correct); s2 person Carter (correct) + "Abadi" found
-    # nowhere; "iraq" found nowhere in s1 and in s2 (case-sensitive) -> 6 predicted, 3 correct
+    # official (case folded): s1 person 2 of 2, s1 location "iraq" wrong, s2 person Carter right and
+    # Abadi wrong, s2 location "iraq" right -> predicted 6, correct 4, gold 4
+    assert row["precision"] == pytest.approx(200 / 3) and row["recall"] == pytest.approx(100.0)
+    # span: "Abadi" found nowhere in s2 and "iraq" nowhere (case-sensitive) -> 6 predicted, 3 correct
     assert row["span_precision"] == pytest.approx(50.0)
     assert row["span_recall"] == pytest.approx(75.0)
+    # both sentences count (2 correct, 3 predicted, 2 gold) officially: a zero-width interval;
+    # their span counts differ (3/3/3 and 0/3/1): a wide one
+    assert row["f1_low"] == pytest.approx(row["f1"]) and row["f1_high"] == pytest.approx(row["f1"])
+    assert row["span_f1_low"] < row["span_f1"] < row["span_f1_high"]
     cached = json.loads((folder / "metrics.json").read_text())
     assert cached["span"]["n_correct"] == 3 and cached["span"]["n_pred"] == 6
+    assert np.array(cached["span_sentence_counts"]).sum(axis=0).tolist() == [3, 6, 4]
+    assert np.array(cached["sentence_counts"]).sum(axis=0).tolist() == [4, 6, 4]
+    assert not (folder / "predictions.partial.jsonl").exists() and (folder / "done").is_file()
 
 
 def test_reusing_notebook_03_never_trains(tmp_path):

@@ -198,3 +198,95 @@ def test_convert_unknown_split(monkeypatch, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "train" in err and "test" in err
     assert not (tmp_path / "x.json").exists()
+
+
+# --------------------------------------------------------------------------- every failure one line (issue 12, item 5)
+
+
+def test_every_unerlib_error_class_is_caught():
+    import importlib
+    import inspect
+    import pkgutil
+
+    import unerlib
+    from unerlib.cli import error_classes
+
+    caught = error_classes()
+    found = []
+    for info in pkgutil.iter_modules(unerlib.__path__):
+        if info.name in ("__main__",):
+            continue
+        try:
+            module = importlib.import_module(f"unerlib.{info.name}")
+        except ImportError:  # an optional dependency
+            continue
+        for _name, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ == module.__name__ and issubclass(cls, Exception):
+                found.append(cls)
+                assert issubclass(cls, caught), f"{cls.__module__}.{cls.__name__} is not caught by the CLI"
+    assert len(found) >= 5
+
+
+def _one_error_line(err: str) -> str:
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("uner: error: ") and "Traceback" not in err
+    return lines[0]
+
+
+def test_corrupted_gold_file_is_one_line_naming_the_record(fixtures, tmp_path, capsys):
+    gold = json.loads((fixtures / "score_gold.json").read_text())
+    gold[1]["conversations"][0]["value"] = "no text prefix"
+    bad = tmp_path / "gold.json"
+    bad.write_text(json.dumps(gold))
+    rc = main(["score", "--gold", str(bad), "--pred", str(fixtures / "score_pred.jsonl")])
+    line = _one_error_line(capsys.readouterr().err)
+    assert rc == 2 and str(bad) in line and "record 1" in line
+
+
+def test_multi_line_messages_are_joined():
+    from unerlib.cli import one_line
+    from unerlib.data import DataError
+
+    assert one_line(DataError("a.json: bad\n  more detail\n")) == "a.json: bad | more detail"
+
+
+def _no_corpora(monkeypatch, tmp_path):
+    import unerlib.experiments
+
+    monkeypatch.setattr(unerlib.experiments, "evaluation_texts", lambda root=None: set())
+    monkeypatch.setattr(unerlib.experiments, "token_counter", lambda model=None: lambda text: len(text.split()))
+    src = tmp_path / "p.jsonl"
+    src.write_text('{"text": "Alice met Bob in Paris."}\n')
+    return src
+
+
+def test_bad_teacher_setting_is_one_line_naming_it(monkeypatch, tmp_path, capsys):
+    src = _no_corpora(monkeypatch, tmp_path)
+    monkeypatch.setenv("UNER_TEACHER_CONCURRENCY", "many")
+    rc = main(["construct", "--teacher", "openai", "--sources", f"file:{src}", "--passages", "1",
+               "--cache", str(tmp_path / "c.sqlite"), "--out", str(tmp_path / "o.json"), "--dry-run"])
+    line = _one_error_line(capsys.readouterr().err)
+    assert rc == 2 and "UNER_TEACHER_CONCURRENCY" in line
+
+
+def test_corrupted_passage_file_is_one_line(monkeypatch, tmp_path, capsys):
+    src = _no_corpora(monkeypatch, tmp_path)
+    src.write_text('{"text": "fine"}\n{"txt": "no text field"}\n')
+    rc = main(["construct", "--sources", f"file:{src}", "--passages", "1", "--out", str(tmp_path / "o.json")])
+    line = _one_error_line(capsys.readouterr().err)
+    assert rc == 2 and f"{src}:2" in line
+
+
+@pytest.mark.parametrize("option, value", [("--price-in", "-1"), ("--price-out", "x"), ("--max-failure-share", "2")])
+def test_bad_construct_options_are_usage_errors(option, value, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["construct", "--out", str(tmp_path / "o.json"), option, value])
+    assert exc.value.code == 2 and option in capsys.readouterr().err
+
+
+def test_train_with_missing_data_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("UNER_ARTIFACTS", str(tmp_path / "art"))
+    rc = main(["train", "--profile", "smoke", "--data", str(tmp_path / "missing.json")])
+    line = _one_error_line(capsys.readouterr().err)
+    assert rc == 2 and "missing.json" in line

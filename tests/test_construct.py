@@ -115,3 +115,86 @@ def test_corpus_teacher_builds_5000_passages_from_8_corpora_without_evaluation_s
     assert not [t for t in long_eval[:20000] if t in joined]
     # every answer comes from the teacher's own text format, so it round-trips through the schema
     assert all(positive_turns(item) for item in data[:100])
+
+
+# --------------------------------------------------------------------------- nothing lost, keyed by content
+
+
+class _FlakyTeacher:
+    """Fails the passages listed in ``fail`` (a request error) on its first call only."""
+
+    name = "flaky"
+
+    def __init__(self, fail=()):
+        self.fail, self.calls = set(fail), 0
+
+    def annotate(self, passages, progress=False):
+        from unerlib.teacher import TeacherAnswer, make_answer
+
+        self.calls += 1
+        out = []
+        for i, p in enumerate(passages):
+            if self.calls == 1 and i in self.fail:
+                out.append(TeacherAnswer(p.id, p.text, "", [], "request_failed: APIConnectionError", self.name))
+            else:
+                out.append(make_answer(p, f'[("{p.text.split()[0]}", "person")]', self.name))
+        return out
+
+
+def test_construct_counts_failures_and_completes(tmp_path):
+    from unerlib.construct import ConstructionError, construct
+
+    recs = [Record(f"file:x/{i}", f"Name{i} went home.", []) for i in range(20)]
+    teacher = _FlakyTeacher(fail={2})
+    data, summary = construct(recs, teacher, progress=False)  # 1 of 20 = 5%: allowed
+    assert (summary.sent, summary.failed, summary.complete) == (20, 1, False)
+    assert summary.as_dict()["first_errors"] == ["file:x/2: request_failed: APIConnectionError"]
+    assert len(data) == 19
+    with pytest.raises(ConstructionError, match=r"2 of 20 passages \(10.0%\).*file:x/1: request_failed"):
+        construct(recs, _FlakyTeacher(fail={1, 2}), progress=False)
+    data, summary = construct(recs, CorpusTeacher(), progress=False)
+    assert summary.complete and summary.as_dict()["complete"] is True
+
+
+def test_teacher_data_is_done_only_when_every_passage_is_answered(data_root, tmp_path, monkeypatch):
+    import warnings
+
+    import unerlib.experiments as ex
+    import unerlib.teacher
+    from unerlib.artifacts import is_done
+
+    src = tmp_path / "passages.jsonl"
+    src.write_text("".join(json.dumps({"text": f"Name{i} lives in Town{i}."}) + "\n" for i in range(10)))
+    teacher = _FlakyTeacher(fail={4})
+    monkeypatch.setattr(unerlib.teacher, "make_teacher", lambda kind, **kw: teacher)
+    monkeypatch.setattr(ex, "evaluation_texts", lambda root=None: set())
+    monkeypatch.setattr(ex, "token_counter", lambda model=None: lambda text: len(text.split()))
+    kw = dict(teacher="corpus", n_passages=10, sources=[f"file:{src}"], root=tmp_path / "art",
+              data_root=data_root, progress=False, max_failure_share=0.2)
+    with pytest.warns(UserWarning, match="1 of 10 passages got no answer"):
+        path, summary = ex.build_teacher_data(**kw)
+    assert not is_done(path.parent) and summary["failed"] == 1 and len(json.loads(path.read_text())) == 9
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path2, summary2 = ex.build_teacher_data(**kw)  # the rerun completes it
+    assert path2 == path and is_done(path.parent) and summary2["complete"] and teacher.calls == 2
+    assert len(json.loads(path.read_text())) == 10
+    ex.build_teacher_data(**kw)
+    assert teacher.calls == 2  # done: reused
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+    # another passage file (same name, other bytes): another artifact
+    src.write_text("".join(json.dumps({"text": f"Other{i} lives in Town{i}."}) + "\n" for i in range(10)))
+    path3, _ = ex.build_teacher_data(**kw)
+    assert path3 != path and teacher.calls == 3
+
+
+def test_source_digest_is_of_the_content(tmp_path):
+    from unerlib.construct import source_digest
+
+    a = tmp_path / "a.jsonl"
+    a.write_text('{"text": "x"}\n')
+    first = source_digest(f"file:{a}")
+    a.write_text('{"text": "y"}\n')
+    assert source_digest(f"file:{a}") != first
+    with pytest.raises(DataError, match="missing.jsonl"):
+        source_digest(f"file:{tmp_path / 'missing.jsonl'}")

@@ -302,7 +302,8 @@ def test_write_predictions(tmp_path):
     from unerlib.inference import Prediction
 
     path = write_predictions([Prediction("a", "person", '["Zoë"]', ["Zoë"])], tmp_path / "x" / "p.jsonl")
-    assert path.read_text(encoding="utf-8") == '{"id": "a", "type": "person", "prediction": "[\\"Zoë\\"]"}\n'
+    assert path.read_text(encoding="utf-8") == ('{"id": "a", "type": "person", "prediction": "[\\"Zoë\\"]", '
+                                                '"stop": "end", "cap_hit": false}\n')
 
 
 # --------------------------------------------------------------------------- the command line

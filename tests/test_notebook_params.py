@@ -1,6 +1,7 @@
-"""The parameters cells of notebooks 05-07 (read, not executed): notebooks that reuse notebook
-03's tuned student declare its training parameters under the same names and defaults, so a
-profile (or none) finds the same cached artifact; every profile key they get is declared."""
+"""The parameters cells of the chapters after notebook 03 (read, not executed): the chapters
+that reuse notebook 03's student or recipe read it from the run manifest
+(unerlib.runs.headline) and declare none of its parameters; every profile key a notebook
+gets is declared."""
 
 from __future__ import annotations
 
@@ -10,26 +11,35 @@ import pytest
 
 from unerlib.pipeline import load_profile, notebook_parameters
 
-REUSERS = ("05_domain_breakdown", "07_explore")
-OWN = {"05_domain_breakdown": {"breakdown_limit", "breakdown_datasets"},
+MANIFEST_READERS = ("04_negative_sampling_ablation", "05_domain_breakdown", "06_supervised_multitask", "07_explore",
+                    "10_error_analysis", "11_scaling")
+OWN = {"04_negative_sampling_ablation": {"strategies", "seeds", "ablation_limit"},
+       "05_domain_breakdown": {"breakdown_limit", "breakdown_datasets"},
+       "11_scaling": {"scaling_sizes", "scaling_limit"},
        "06_supervised_multitask": {"supervised_passages", "supervised_datasets", "supervised_max_steps",
                                    "supervised_limit"},
-       "07_explore": {"passage", "types", "use_tuned", "adapter"}}
+       "07_explore": {"passage", "types", "use_tuned", "adapter", "interactive"},
+       "10_error_analysis": {"n_resamples", "bootstrap_seed"}}
 
 
 def _params(project_root, stem):
     return pm.inspect_notebook(str(project_root / "notebooks" / f"{stem}.ipynb"))
 
 
-@pytest.mark.parametrize("stem", REUSERS)
-def test_reusers_declare_notebook_03_training_parameters(project_root, stem):
-    nb03 = {k: v for k, v in _params(project_root, "03_training").items() if k != "eval_limit"}
-    mine = _params(project_root, stem)
-    assert set(nb03) <= set(mine)
-    for name, spec in nb03.items():
-        assert (mine[name]["inferred_type_name"], mine[name]["default"]) == \
-            (spec["inferred_type_name"], spec["default"]), name
-    assert OWN[stem] <= set(mine)
+@pytest.mark.parametrize("stem", MANIFEST_READERS)
+def test_manifest_readers_declare_no_training_parameter(project_root, stem):
+    from unerlib.runs import STUDENT_PARAMS
+
+    declared = set(_params(project_root, stem))
+    assert not declared & set(STUDENT_PARAMS), sorted(declared & set(STUDENT_PARAMS))
+    nb = nbformat.read(str(project_root / "notebooks" / f"{stem}.ipynb"), as_version=4)
+    assert any("headline()" in c.source for c in nb.cells if c.cell_type == "code")
+
+
+def test_notebook_03_records_every_parameter_the_manifest_needs(project_root):
+    from unerlib.runs import STUDENT_PARAMS, notebook_defaults
+
+    assert set(STUDENT_PARAMS) <= set(notebook_defaults("03_training"))
 
 
 @pytest.mark.parametrize("stem", sorted(OWN))
@@ -47,7 +57,7 @@ def test_notebook_is_clean_and_typed(project_root, stem):
     assert OWN[stem] <= set(pm.inspect_notebook(str(project_root / "notebooks" / f"{stem}.ipynb")))
 
 
-@pytest.mark.parametrize("profile", ["smoke", "paper"])
+@pytest.mark.parametrize("profile", ["smoke", "default", "full", "paper"])
 def test_profiles_set_only_declared_parameters(project_root, profile):
     prof = load_profile(profile, project_root)
     for stem in OWN:

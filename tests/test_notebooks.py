@@ -10,6 +10,7 @@ import nbformat
 import pytest
 import yaml
 
+from conftest_report import smoke_report  # noqa: F401  (the smoke report, built once per session)
 from unerlib import pipeline
 from unerlib.pipeline import ReportError, load_profile, notebook_parameters, run_report, toc_notebooks
 
@@ -22,12 +23,11 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python
 
 
 @pytest.mark.data
-def test_smoke_report_builds_the_book(data_root, project_root, monkeypatch):
-    monkeypatch.chdir(project_root)
-    monkeypatch.setenv("UNER_DATA_DIR", str(data_root))  # restored afterwards (run_report sets it too)
-    index = run_report("smoke")
-    html = project_root / "_build" / "html"
-    assert index == html / "index.html"
+def test_smoke_report_builds_the_book(smoke_report, project_root):
+    index = smoke_report  # run_report("smoke") into a temporary build folder (shared with test_report_pages.py)
+    out = index.parent.parent
+    html = out / "html"
+    assert index == html / "index.html" and out.name == "smoke"
     assert index.is_file()
 
     notebooks = toc_notebooks(project_root)
@@ -41,10 +41,10 @@ def test_smoke_report_builds_the_book(data_root, project_root, monkeypatch):
         assert "<table" in text, f"{page} has no table"
         assert "<img" in text, f"{page} has no figure"
         # the page comes from a copy executed now, with the smoke profile's parameters
-        executed = nbformat.read(project_root / "_build" / "executed" / nb, as_version=4)
+        executed = nbformat.read(out / "executed" / nb, as_version=4)
         assert executed.metadata.papermill.parameters == notebook_parameters(smoke, project_root / nb)
         assert not any(o.get("output_type") == "error" for c in executed.cells for o in c.get("outputs", []))
-    log = json.loads((project_root / "artifacts" / "runs" / "smoke.json").read_text())
+    log = json.loads((out / "run.json").read_text())
     assert log["profile"] == "smoke" and set(log["seconds"]) == {str(nb) for nb in notebooks}
 
 
@@ -123,7 +123,7 @@ def test_undeclared_profile_key_raises(tmp_path, fake_env):
         run_report("test", root=root, build=False)
     msg = str(err.value)
     assert "datasetz" in msg and "bad.ipynb" in msg and "datasets" in msg
-    assert not (root / "_build" / "executed" / "notebooks" / "bad.ipynb").exists()
+    assert not (root / "_build" / "test" / "executed" / "notebooks" / "bad.ipynb").exists()
 
 
 def test_failing_cell_raises(tmp_path, fake_env):
@@ -137,7 +137,7 @@ def test_failing_cell_raises(tmp_path, fake_env):
     assert "cell 3" in msg
     assert "ValueError" in msg and "boom in a cell" in msg
     # the executed copy with the traceback is kept
-    assert (root / "_build" / "executed" / "notebooks" / "bad.ipynb").is_file()
+    assert (root / "_build" / "test" / "executed" / "notebooks" / "bad.ipynb").is_file()
 
 
 def test_report_runs_a_good_notebook(tmp_path, fake_env):
@@ -147,7 +147,7 @@ def test_report_runs_a_good_notebook(tmp_path, fake_env):
     executed = nbformat.read(stage / "notebooks" / "bad.ipynb", as_version=4)
     out = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
     assert out.split() == ["42", str(fake_env.resolve())]
-    log = json.loads((root / "artifacts" / "runs" / "test.json").read_text())
+    log = json.loads((root / "_build" / "test" / "run.json").read_text())
     assert list(log["seconds"]) == ["notebooks/bad.ipynb"]
 
 
@@ -162,7 +162,10 @@ def test_failing_cell_index_names_the_source_cell(tmp_path, fake_env):
 def test_notebook_without_kernelspec(tmp_path, fake_env):
     root = _project(tmp_path, {"parameters": {}, "notebooks": {}})
     _notebook(root / "notebooks" / "bad.ipynb", ["y = 2"], kernelspec=False)
-    try:
-        run_report("test", root=root, build=False)  # running it with python3 would be fine too
-    except ReportError:
-        pass
+    # papermill cannot read the parameters of a notebook without a kernelspec: a ReportError
+    # names the notebook and the cause, before anything runs
+    with pytest.raises(ReportError) as err:
+        run_report("test", root=root, build=False)
+    msg = str(err.value)
+    assert "bad.ipynb" in msg and "kernel" in msg
+    assert not (root / "_build" / "test" / "executed" / "notebooks" / "bad.ipynb").exists()

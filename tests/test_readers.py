@@ -459,3 +459,164 @@ def test_unknown_split_lists_known():
     assert "validation" in msg and "train" in msg and "dev" in msg and "test" in msg
     with pytest.raises(DataError, match="all"):
         load_dataset("wikigold", "test")
+
+
+# --------------------------------------------------------------------------- corrupted copies (issue 12, item 5)
+
+
+def _sub(old, new, count=1):
+    """A corruption: replace the first ``count`` occurrences of ``old`` with ``new``."""
+    def corrupt(text: str) -> str:
+        assert old in text, old
+        return text.replace(old, new, count)
+    return corrupt
+
+
+def _json_edit(fn):
+    """A corruption of a JSON fixture: ``fn`` edits the parsed data in place."""
+    def corrupt(text: str) -> str:
+        data = json.loads(text)
+        fn(data)
+        return json.dumps(data)
+    return corrupt
+
+
+def _set(path, value):
+    def edit(data):
+        obj = data
+        for k in path[:-1]:
+            obj = obj[k]
+        obj[path[-1]] = value
+    return edit
+
+
+def _delete(path):
+    def edit(data):
+        obj = data
+        for k in path[:-1]:
+            obj = obj[k]
+        del obj[path[-1]]
+    return edit
+
+
+CORRUPTIONS = [
+    # (dataset whose registry reader reads the fixture, fixture, corruption, where the message points)
+    ("crossner_ai", "bio.tsv", _sub("B-PER", "X-PER"), r"bio\.tsv:1: malformed tag"),
+    ("crossner_ai", "bio.tsv", _sub("B-PER", "U-PER"), r"bio\.tsv:1: malformed tag"),  # BILOU: unknown scheme
+    ("crossner_ai", "bio.tsv", _sub("John\tB-PER", "John"), r"bio\.tsv:1: expected 2 columns"),
+    ("crossner_ai", "bio.tsv", _sub("lives\tO", "lives\tO\textra"), r"bio\.tsv:3: expected 2 columns"),
+    ("anem", "anem.tsv", _sub("Biopsy\t101", "Biopsy\tl01"), r"anem\.tsv:1: character offsets are not integers"),
+    ("anem", "anem.tsv", _sub("of\t108\t110", "of\t110\t108"), r"anem\.tsv:2: bad character offsets"),
+    ("anem", "anem.tsv", _sub("of\t108\t110", "of\t50\t52"), r"anem\.tsv:2: bad character offsets"),
+    ("sec_filings", "conll03.txt", _sub("UN NNP I-NP I-ORG", "UN NNP I-ORG"), r"conll03\.txt:3: expected 4 columns"),
+    ("sec_filings", "conll03.txt", _sub("I-ORG", "ORG"), r"conll03\.txt:3: malformed tag"),
+    ("e_ner", "e_ner.csv", _sub("Check,O", "Check"), r"e_ner\.csv:3: expected token,tag"),
+    ("genia", "w2ner.json", _json_edit(_delete([0, "sentence"])), r"w2ner\.json: record 0: no 'sentence'"),
+    ("genia", "w2ner.json", _json_edit(_set([1, "ner", 0, "index"], [0, 9])),
+     r"w2ner\.json: record 1: entity index out of range"),
+    ("genia", "w2ner.json", _json_edit(_set([1, "ner", 0, "index"], ["0"])),
+     r"w2ner\.json: record 1: entity index must be a list of integers"),
+    ("genia", "w2ner.json", _json_edit(_set([0, "ner", 1], "cell_type")), r"w2ner\.json: record 0: entity is not"),
+    ("genia", "w2ner.json", _json_edit(_delete([0, "ner", 0, "type"])),
+     r"w2ner\.json: record 0: entity without 'type'"),
+    ("genia", "w2ner.json", _json_edit(_set([2, "sentence"], "No entities here")),
+     r"w2ner\.json: record 2: 'sentence' must be a list"),
+    ("genia", "w2ner.json", _json_edit(_set([2, "ner"], 7)), r"w2ner\.json: record 2: malformed record"),
+    ("genia", "w2ner.json", _sub('"ner": []', '"ner": ['), r"w2ner\.json:\d+: invalid JSON"),
+    ("mit_movie", "instructuie.json", _json_edit(_set([0, "entities", 0, "pos"], ["30", 39])),
+     r"instructuie\.json: record 0: 'pos' must be two integers"),
+    ("mit_movie", "instructuie.json", _json_edit(_set([0, "entities", 0, "pos"], [30, 400])),
+     r"instructuie\.json: record 0: 'pos' 30-400 outside the sentence"),
+    ("mit_movie", "instructuie.json", _json_edit(_set([0, "entities", 1, "pos"], [24, 4])),
+     r"instructuie\.json: record 0: 'pos' 24-4 outside"),
+    ("mit_movie", "instructuie.json", _json_edit(_delete([0, "entities", 1, "name"])),
+     r"instructuie\.json: record 0: entity needs 'name'"),
+    ("mit_movie", "instructuie.json", _json_edit(_set([1, "sentence"], 5)),
+     r"instructuie\.json: record 1: 'sentence' must be a string"),
+    ("mit_movie", "instructuie.json", _json_edit(_set([1, "entities"], {"a": 1})),
+     r"instructuie\.json: record 1: 'entities' must be a list"),
+    ("biored", "biored.PubTator", _sub("111\t0\t7\t", "111\t0\tseven\t"),
+     r"biored\.PubTator:3: mention end offset is not an integer"),
+    ("biored", "biored.PubTator", _sub("111\t0\t7\t", "111\t1\t7\t"), r"biored\.PubTator:3: mention 'Aspirin' does not"),
+    ("biored", "biored.PubTator", _sub("111\t0\t7\t", "112\t0\t7\t"), r"biored\.PubTator:3: mention of document '112'"),
+    ("biored", "biored.PubTator", _sub("111\t16\t21\tfever\tDiseaseOrPhenotypicFeature\tD005334", "111\t16"),
+     r"biored\.PubTator:4: not a PubTator line"),
+]
+
+
+@pytest.mark.parametrize("dataset, fixture, corrupt, where", CORRUPTIONS,
+                         ids=[f"{c[1]}-{i}" for i, c in enumerate(CORRUPTIONS)])
+def test_corrupted_copies_raise_data_error_naming_file_and_place(fixtures, tmp_path, dataset, fixture, corrupt, where):
+    original = (fixtures / fixture).read_text(encoding="utf-8")
+    _read_as(dataset, fixtures / fixture)  # the fixture itself reads
+    bad = tmp_path / fixture
+    bad.write_text(corrupt(original), encoding="utf-8")
+    with pytest.raises(DataError, match=where) as info:
+        _read_as(dataset, bad)
+    assert str(bad) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+UNINER_CORRUPTIONS = [
+    (_json_edit(_delete([1, "conversations"])), r"record 1: expected 'conversations'"),
+    (_json_edit(_set([0, "conversations", 0], "Text: Paris")), r"record 0: every turn must be an object"),
+    (_json_edit(_set([0, "conversations", 3, "value"], None)), r"record 0: every turn must be an object"),
+    (_json_edit(_set([0, "conversations", 0, "value"], "Paris is in France.")), r"record 0: first turn does not"),
+    (_json_edit(_set([1, "conversations", 2, "value"], "Who is it?")), r"record 1: not a type question"),
+    (_json_edit(lambda d: d[0]["conversations"].append({"from": "human", "value": "What describes x in the text?"})),
+     r"record 0: a question without its answer"),
+    (lambda text: json.dumps({"data": json.loads(text)}), r"top level: expected a list"),
+]
+
+
+@pytest.mark.parametrize("corrupt, where", UNINER_CORRUPTIONS)
+def test_corrupted_uniner_json(fixtures, tmp_path, corrupt, where):
+    bad = tmp_path / "uniner.json"
+    bad.write_text(corrupt((fixtures / "uniner.json").read_text(encoding="utf-8")), encoding="utf-8")
+    with pytest.raises(DataError, match=where) as info:
+        read_uniner_json(bad)
+    assert str(bad) in str(info.value)
+
+
+SLIMER_CORRUPTIONS = [
+    (lambda lines: [lines[0].replace('"tagName"', '"tag"'), *lines[1:]], r"slimer\.jsonl:1: not a Pile-NER row"),
+    (lambda lines: [lines[0], lines[1][:-5], *lines[2:]], r"slimer\.jsonl:2: not a Pile-NER row"),
+    (lambda lines: [lines[0], json.dumps({**json.loads(lines[1]), "output": ["x"]}), *lines[2:]],
+     r"slimer\.jsonl:2: 'input', 'tagName' and 'output' must be strings"),
+    (lambda lines: ["[1, 2]", *lines], r"slimer\.jsonl:1: not a Pile-NER row"),
+]
+
+
+@pytest.mark.parametrize("corrupt, where", SLIMER_CORRUPTIONS)
+def test_corrupted_slimer_jsonl(fixtures, tmp_path, corrupt, where):
+    lines = (fixtures / "slimer.jsonl").read_text(encoding="utf-8").splitlines()
+    bad = tmp_path / "slimer.jsonl"
+    bad.write_text("\n".join(corrupt(lines)) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=where) as info:
+        read_slimer_jsonl(bad)
+    assert str(bad) in str(info.value)
+
+
+TYPE_EXAMPLES = {"person": [{"sentence": "Obama met Merkel.", "target_words_in_it": ["Obama", "Merkel"]}],
+                 "city": [{"sentence": "Paris is big.", "target_words_in_it": ["Paris"]}]}
+
+
+@pytest.mark.parametrize("edit, where", [
+    (_delete(["city", 0, "sentence"]), r"type 'city' example 0: no 'sentence'"),
+    (_set(["city"], {"sentence": "x"}), r"type 'city': expected a list of examples"),
+    (_set(["person", 0, "target_words_in_it"], "Obama"), r"type 'person' example 0: 'sentence' must be a string"),
+    (_set(["person", 0, "sentence"], 3), r"type 'person' example 0: 'sentence' must be a string"),
+])
+def test_corrupted_slimer_type_examples(tmp_path, edit, where):
+    from unerlib.data import read_slimer_type_examples
+
+    good = tmp_path / "types.json"
+    good.write_text(json.dumps(TYPE_EXAMPLES))
+    assert len(read_slimer_type_examples(good)) == 2
+    bad = tmp_path / "bad.json"
+    data = json.loads(json.dumps(TYPE_EXAMPLES))
+    edit(data)
+    bad.write_text(json.dumps(data))
+    with pytest.raises(DataError, match=where) as info:
+        read_slimer_type_examples(bad)
+    assert str(bad) in str(info.value)

@@ -11,18 +11,13 @@ import pytest
 from unerlib.artifacts import artifact_dir, mark_done
 from unerlib.data import DataError
 from unerlib.registry import ZERO_SHOT
-from unerlib.results import (ablation_table, ablation_verdict, beside_published, best_strategy, data_hashes,
+from unerlib.results import (beside_published, data_hashes,
                              evaluations_on_record, file_digest, paper_ablation, published_systems, run_times,
                              seven_set_row, zero_shot_summary)
 
 
 def _scores(f1s: list[float]) -> pd.DataFrame:
     return pd.DataFrame({"dataset": list(ZERO_SHOT), "f1": f1s, "precision": f1s, "recall": f1s})
-
-
-def _runs(none: float, uniform: float, frequency: float) -> pd.DataFrame:
-    return pd.concat([_scores([v] * 7).assign(strategy=s) for s, v in
-                      (("none", none), ("uniform", uniform), ("frequency", frequency))], ignore_index=True)
 
 
 def test_paper_ablation_averages_match_the_paper():
@@ -38,20 +33,6 @@ def test_seven_set_row_and_missing_sets():
     assert row["Movie"] == 10 and row["Science"] == 70 and row["Avg"] == 40
     with pytest.raises(DataError, match="crossner_science"):
         seven_set_row(_scores([1] * 7).iloc[:6])
-
-
-def test_ablation_table_puts_ours_beside_the_paper():
-    table = ablation_table(_runs(5, 7, 9))
-    assert table.loc[("ours", "frequency"), "Avg"] == 9
-    assert table.loc[("paper (UniNER-7B)", "none"), "Movie"] == 19.1
-    assert best_strategy(_runs(5, 7, 9)) == "frequency"
-
-
-def test_ablation_verdict_says_when_we_disagree():
-    assert ablation_verdict(_runs(5, 7, 9)).startswith("As in the paper")
-    assert "9.0 against 5.0" in ablation_verdict(_runs(5, 7, 9))
-    assert ablation_verdict(_runs(9, 7, 5)).startswith("Unlike the paper")
-    assert "did not run" in ablation_verdict(_runs(1, 2, 3)[lambda d: d.strategy != "none"])
 
 
 def _reference(tmp_path):
@@ -94,11 +75,15 @@ def test_summary_reads_every_completed_metrics_file(tmp_path):
 
 
 def test_run_times_and_hashes(tmp_path, monkeypatch):
-    assert run_times("smoke", tmp_path).empty
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    (runs / "smoke.json").write_text(json.dumps({"profile": "smoke", "seconds": {"notebooks/00_x.ipynb": 3.5}}))
-    assert run_times("smoke", tmp_path).to_dict("records") == [{"notebook": "00_x", "seconds": 3.5}]
+    monkeypatch.setenv("UNER_BUILD", str(tmp_path / "b"))
+    monkeypatch.delenv("UNER_RUN", raising=False)
+    assert run_times("smoke").empty
+    runs = tmp_path / "b" / "smoke"
+    runs.mkdir(parents=True)
+    (runs / "run.json").write_text(json.dumps({"profile": "smoke", "seconds": {"notebooks/00_x.ipynb": 3.5}}))
+    assert run_times("smoke").to_dict("records") == [{"notebook": "00_x", "seconds": 3.5}]
+    monkeypatch.setenv("UNER_RUN", str(runs / "manifest.json"))  # inside a run: that run's log
+    assert run_times("other").to_dict("records") == [{"notebook": "00_x", "seconds": 3.5}]
     f = tmp_path / "f.txt"
     f.write_text("abc")
     assert file_digest(f) == "ba7816bf8f01cfea"  # sha256("abc")

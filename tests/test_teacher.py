@@ -330,11 +330,18 @@ class FakeEndpoint:
                 elif action == "hang":
                     endpoint.release.wait(30)
                 content = endpoint.answers[passage]
+                finish = "stop"
+                if action == "empty":
+                    content = ""
+                elif action == "length":
+                    content, finish = content[: len(content) // 2], "length"
+                elif action == "refuse":
+                    content, finish = "", "content_filter"
                 self._send(200, {
                     "id": f"chatcmpl-{len(endpoint.log)}", "object": "chat.completion", "created": 0,
                     "model": body["model"],
                     "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                                 "finish_reason": "stop"}],
+                                 "finish_reason": finish}],
                     "usage": {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": COMPLETION_TOKENS,
                               "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS},
                 })
@@ -739,10 +746,145 @@ def test_api_key_never_in_the_executed_notebook_or_the_html_report(api_key, data
         index = run_report("leak", root=root)
         assert ep.log and all(h == f"Bearer {LEAK}" for h in ep.auth)  # the key was used
     assert index.is_file()
-    html = (root / "_build" / "html" / "notebooks" / "01_data_construction.html").read_text(encoding="utf-8")
+    html = (index.parent / "notebooks" / "01_data_construction.html").read_text(encoding="utf-8")
     assert "teacher-test" in html and "openai" in html  # the page documents the run it came from
     files = [p for p in root.rglob("*") if p.is_file()]
     assert any(p.suffix == ".sqlite" for p in files), "the response cache was not written under the project"
     for path in files:
         data = path.read_bytes()
         assert LEAK.encode() not in data and b"LEAKCHECK" not in data, path
+
+
+# --------------------------------------------------------------------------- nothing lost (issue 12, item 1)
+
+
+def test_failed_passages_are_completed_by_the_rerun_and_each_asked_once_after_success(api_key, tmp_path):
+    from unerlib.construct import construct
+    from unerlib.teacher import is_failed
+
+    recs, answers, pairs = _passages(10)
+    t = [r.text for r in recs]
+    schedule = {t[1]: ["500"] * 3, t[2]: ["400"], t[3]: ["empty"], t[4]: ["length"], t[5]: ["refuse"]}
+    cache = tmp_path / "cache.sqlite"
+    with FakeEndpoint(answers, schedule) as ep:
+        first = _teacher(ep, cache, max_retries=2, price_input_per_m=1.0, price_output_per_m=2.0)
+        data, summary = construct(recs, first, progress=False, max_failure_share=None)
+        assert summary.failed == 4 and summary.refused == 1 and not summary.complete
+        assert summary.sent == 10 and len(summary.first_errors) == 3
+        assert summary.first_errors[0].startswith("p1: request_failed")
+        assert {d["id"] for d in data} == {f"p{i}" for i in (0, 6, 7, 8, 9)}
+        # the empty and the cut replies were paid for: their tokens count in the cost
+        s = first.summary()
+        assert s["failures"] == 4 and s["refused"] == 1 and s["answered"] == 5
+        assert s["prompt_tokens"] == 8 * PROMPT_TOKENS and s["cost"] == pytest.approx(
+            (8 * PROMPT_TOKENS * 1.0 + 8 * COMPLETION_TOKENS * 2.0) / 1e6)
+        with ResponseCache(cache) as c:
+            assert len(c) == 6  # 5 answers and the refusal; no failure, no empty or cut reply
+
+        before = len(ep.log)
+        again = _teacher(ep, cache)
+        res = again.annotate(recs, progress=False)
+        resent = sorted(e["passage"] for e in ep.log[before:])
+        assert resent == sorted(t[i] for i in (1, 2, 3, 4))  # exactly the failed ones
+        assert not any(is_failed(a) for a in res)
+        assert [i for i, a in enumerate(res) if not a.cached] == [1, 2, 3, 4]
+        assert res[5].reason == "refused" and res[5].cached and res[5].pairs == []  # recorded, final
+        for i in (1, 2, 3, 4):
+            assert res[i].pairs == pairs[t[i]]
+        data2, summary2 = construct(recs, _teacher(ep, cache), progress=False)
+        assert summary2.complete and summary2.failed == 0 and summary2.refused == 1
+        assert len(data2) == 9
+        # once answered, each passage was requested with success exactly once
+        ok = [e["passage"] for e in ep.log if e["action"] in ("ok", "timeout")]
+        assert sorted(ok) == sorted(t[i] for i in range(10) if i != 5)
+        assert len(ep.log) == len(ep.log[:before]) + 4
+
+
+@pytest.mark.parametrize("action, reason", [("empty", "no_reply"), ("length", "cut_by_length")])
+def test_empty_or_cut_reply_is_not_cached(api_key, tmp_path, action, reason):
+    recs, answers, _ = _passages(1)
+    with FakeEndpoint(answers, {recs[0].text: [action]}) as ep:
+        res = _teacher(ep, tmp_path / "c.sqlite").annotate(recs, progress=False)
+        assert (res[0].reason, res[0].pairs, res[0].cached) == (reason, [], False)
+        assert reason in REASONS
+        with ResponseCache(tmp_path / "c.sqlite") as c:
+            assert len(c) == 0
+        res = _teacher(ep, tmp_path / "c.sqlite").annotate(recs, progress=False)
+        assert res[0].reason is None and not res[0].cached and len(ep.log) == 2
+
+
+def test_old_cache_with_an_empty_answer_is_asked_again(api_key, tmp_path):
+    recs, answers, _ = _passages(1)
+    with FakeEndpoint(answers) as ep:
+        teacher = _teacher(ep, tmp_path / "c.sqlite")
+        with sqlite3.connect(tmp_path / "c.sqlite") as db:  # a cache written by an older version
+            db.execute("DROP TABLE responses")
+            db.execute("CREATE TABLE responses (key TEXT PRIMARY KEY, model TEXT, output TEXT NOT NULL,"
+                       " prompt_tokens INTEGER, completion_tokens INTEGER)")
+            db.execute("INSERT INTO responses VALUES (?, ?, '', 1, 0)",
+                       (ResponseCache.key(teacher.request(recs[0].text)), "teacher-test"))
+        res = _teacher(ep, tmp_path / "c.sqlite").annotate(recs, progress=False)
+        assert res[0].reason is None and not res[0].cached and len(ep.log) == 1
+
+
+def test_failure_share_above_the_threshold_raises_naming_the_share(api_key, tmp_path):
+    from unerlib.construct import ConstructionError, construct
+
+    recs, answers, _ = _passages(10)
+    schedule = {recs[3].text: ["400"], recs[7].text: ["empty"]}
+    with FakeEndpoint(answers, schedule) as ep:
+        with pytest.raises(ConstructionError) as info:
+            construct(recs, _teacher(ep, tmp_path / "c.sqlite"), progress=False, max_failure_share=0.05)
+        msg = str(info.value)
+        assert "2 of 10 passages (20.0%)" in msg and "5.0%" in msg
+        assert "p3: request_failed: BadRequestError" in msg and "p7: no_reply" in msg
+        # at or below the threshold: the data, with the failures counted
+        data, summary = construct(recs, _teacher(ep, tmp_path / "c.sqlite"), progress=False, max_failure_share=0.2)
+        assert summary.failed == 0 and summary.complete  # the rerun completed them
+
+
+def test_dry_run_sends_nothing_and_prints_the_cost(api_key, tmp_path, monkeypatch):
+    from unerlib.construct import dry_run, format_dry_run
+
+    recs, answers, _ = _passages(4)
+    monkeypatch.delenv("OPENAI_API_KEY")  # a dry run needs no key
+    with FakeEndpoint(answers) as ep:
+        teacher = _teacher(ep, tmp_path / "c.sqlite", price_input_per_m=2.0, price_output_per_m=8.0, max_tokens=16)
+        est = dry_run(recs, teacher)
+        assert ep.log == []
+        assert est["passages"] == 4 and est["requests"] == 4 and est["cached"] == 0
+        assert est["prompt_tokens"] > 4 * len(SYSTEM) // 4
+        assert 0 < est["completion_tokens"] <= 4 * 16
+        assert est["cost"] == pytest.approx((est["prompt_tokens"] * 2.0 + est["completion_tokens"] * 8.0) / 1e6)
+        text = format_dry_run(est)
+        assert "p0" in text and "p3" in text and f"{est['cost']:.4f}" in text and "nothing was sent" in text
+        # cached passages cost nothing; the completion ratio comes from the cached answers
+        monkeypatch.setenv("OPENAI_API_KEY", LEAK)
+        teacher.annotate(recs[:2], progress=False)
+        est2 = dry_run(recs, teacher)
+        assert (est2["requests"], est2["cached"]) == (2, 2) and len(ep.log) == 2
+
+
+def test_missing_key_is_one_line_in_the_cli(tmp_path, monkeypatch, capsys):
+    from unerlib.cli import main
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("UNER_DATA_DIR", str(tmp_path))  # no registered corpus: only the file source is read
+    import unerlib.experiments
+
+    monkeypatch.setattr(unerlib.experiments, "evaluation_texts", lambda root=None: set())
+    monkeypatch.setattr(unerlib.experiments, "token_counter", lambda model=None: lambda text: len(text.split()))
+    src = tmp_path / "p.jsonl"
+    src.write_text('{"text": "Alice met Bob in Paris."}\n')
+    rc = main(["construct", "--teacher", "openai", "--sources", f"file:{src}", "--passages", "1",
+               "--base-url", "http://127.0.0.1:9/v1", "--cache", str(tmp_path / "c.sqlite"),
+               "--out", str(tmp_path / "out.json")])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.count("\n") == 1 and err.startswith("uner: error:") and "OPENAI_API_KEY" in err
+    assert "Traceback" not in err
+    rc = main(["construct", "--teacher", "openai", "--sources", f"file:{src}", "--passages", "1",
+               "--base-url", "http://127.0.0.1:9/v1", "--cache", str(tmp_path / "c.sqlite"),
+               "--out", str(tmp_path / "out.json"), "--dry-run", "--price-in", "1", "--price-out", "2"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "estimated cost" in out and "nothing was sent" in out and not (tmp_path / "out.json").exists()

@@ -8,6 +8,7 @@ import sys
 from typing import Sequence
 
 from .data import DataError
+from .pipeline import PROFILES
 
 
 def _cmd_datasets(args: argparse.Namespace) -> None:
@@ -53,6 +54,10 @@ def _cmd_predict(args: argparse.Namespace) -> None:
     from .inference import Question, entity_offsets, predict
     from .student import load_student
 
+    if args.input is not None:
+        return _cmd_predict_file(args)
+    if args.text is None:
+        raise DataError("give --text TEXT (or -) or --input FILE")
     text = _read_text(args.text).strip()
     types = [t.strip() for t in args.types.split(",") if t.strip()]
     if not text or not types:
@@ -61,6 +66,37 @@ def _cmd_predict(args: argparse.Namespace) -> None:
     questions = [Question(str(i), text, t) for i, t in enumerate(types)]
     preds, _ = predict(student, questions, max_new_tokens=args.max_new_tokens, progress=False)
     print(json.dumps({p.type: entity_offsets(text, p.entities) for p in preds}, ensure_ascii=False))
+
+
+def _cmd_predict_file(args: argparse.Namespace) -> None:
+    from .api import UniNER, check_input, predict_file
+
+    types = [t.strip() for t in args.types.split(",") if t.strip()]
+    if not types:
+        raise DataError("--types must not be empty")
+    if not args.out:
+        raise DataError("--input needs --out (JSON lines, appended; a rerun resumes)")
+    if args.text is not None:
+        raise DataError("give --text or --input, not both")
+    if args.batch_lines < 1:
+        raise DataError(f"--batch-lines must be positive, got {args.batch_lines}")
+    check_input(args.input)  # before the model loads
+
+    def bad_line(number: int, reason: str) -> None:
+        print(f"uner: {args.input}: line {number}: {reason}; skipped", file=sys.stderr, flush=True)
+
+    ner = UniNER.load(args.model, args.adapter, max_new_tokens=args.max_new_tokens)
+    counts = predict_file(ner, args.input, args.out, types, batch_lines=args.batch_lines, on_bad_line=bad_line)
+    if counts["skipped"]:
+        print(f"uner: {counts['skipped']} bad input lines skipped", file=sys.stderr)
+    print(json.dumps({**counts, "out": args.out}))
+
+
+def _cmd_export(args: argparse.Namespace) -> None:
+    from .export import export_model
+
+    out = export_model(args.adapter, args.out, model=args.model, dtype=args.dtype)
+    print(f"exported: {out} (load it with AutoModelForCausalLM.from_pretrained)")
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
@@ -85,6 +121,23 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-new-tokens", type=int, default=64, help="cap on answer tokens")
 
 
+def _non_negative(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not number >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, not {value}")
+    return number
+
+
+def _share(value: str) -> float:
+    number = _non_negative(value)
+    if number > 1:
+        raise argparse.ArgumentTypeError(f"a share is between 0 and 1, not {value}")
+    return number
+
+
 def _cmd_construct(args: argparse.Namespace) -> None:
     from .construct import construct, sample_passages
     from .convert import write_json
@@ -98,25 +151,51 @@ def _cmd_construct(args: argparse.Namespace) -> None:
                                weights=SOURCE_WEIGHTS)
     kwargs = {}
     if args.teacher == "openai":
-        kwargs = {"model": args.teacher_model, "base_url": args.base_url, "cache": args.cache}
-    data, summary = construct(passages, make_teacher(args.teacher, **kwargs))
+        kwargs = {"model": args.teacher_model, "base_url": args.base_url, "cache": args.cache,
+                  "price_input_per_m": args.price_in, "price_output_per_m": args.price_out}
+    teacher = make_teacher(args.teacher, **kwargs)
+    if args.dry_run:
+        from .construct import dry_run, format_dry_run
+
+        print(format_dry_run(dry_run(passages, teacher, count_tokens=None)))
+        return
+    data, summary = construct(passages, teacher, max_failure_share=args.max_failure_share)
     write_json(data, args.out)
     print(json.dumps(summary.as_dict()))
+    if not summary.complete:
+        print(f"uner: warning: {summary.failed} of {summary.sent} passages got no answer "
+              f"(first: {'; '.join(summary.first_errors)}); run again to ask only for them", file=sys.stderr)
 
 
 def _cmd_instructions(args: argparse.Namespace) -> None:
-    from .construct import load_pile_ner
+    from .convert import write_json
+    from .finetune import conversation_json, load_user_data, structured_lines
     from .instructions import build_conversations
     from .typefreq import merge_variants, type_counts
 
-    data = load_pile_ner(args.data)
+    data = load_user_data(args.data, args.format, args.seed)
     convs = build_conversations(data, args.negatives, args.n_negatives, args.seed, merge_variants(type_counts(data)))
-    with open(args.out, "w", encoding="utf-8") as fh:
-        for c in convs:
-            fh.write(json.dumps({"passage": c.passage, "source": c.source,
-                                 "turns": [{"type": t, "answer": a} for t, a in c.turns]}, ensure_ascii=False) + "\n")
+    convs = [c for c in convs if c.turns]  # a passage with no entity and no negative asks nothing
+    if args.output_format == "structured":
+        with open(args.out, "w", encoding="utf-8") as fh:
+            for line in structured_lines(convs):
+                fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+    else:  # the conversation JSON of the released Pile-NER-type train.json
+        write_json(conversation_json(convs), args.out)
     n_neg = sum(1 for c in convs for _t, a in c.turns if not a)
     print(json.dumps({"conversations": len(convs), "questions": sum(len(c.turns) for c in convs), "negatives": n_neg}))
+
+
+def _user_data_json(path: str, fmt: str, seed: int) -> str:
+    """A user's file as Pile-NER-type JSON under artifacts/user_data/ (keyed by its bytes)."""
+    from .artifacts import artifact_dir, file_digest, is_done, mark_done, write_json_atomic
+    from .finetune import load_user_data
+
+    folder = artifact_dir("user_data", {"file_sha256": file_digest(path), "format": fmt, "seed": seed})
+    if not is_done(folder):
+        write_json_atomic(folder / "data.json", load_user_data(path, fmt, seed), ensure_ascii=False)
+        mark_done(folder)
+    return str(folder / "data.json")
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
@@ -124,19 +203,36 @@ def _cmd_train(args: argparse.Namespace) -> None:
     from .pipeline import load_profile
 
     params = load_profile(args.profile)["parameters"]
+    for key in ("max_steps", "epochs", "learning_rate"):
+        if getattr(args, key) is not None:
+            params[key] = getattr(args, key)
+    if args.negatives:
+        params["negatives"] = args.negatives
+    train_options = {k: params[k] for k in ("learning_rate", "epochs", "max_steps", "batch_size", "grad_accum",
+                                            "lora", "lora_r", "lora_alpha", "max_length") if k in params}
+    if args.out or args.adapter:  # fine-tune on a user's file, into --out (not cached)
+        from .finetune import finetune
+
+        if not (args.out and args.data):
+            raise DataError("--adapter and --out go with --data FILE (fine-tuning on your own data)")
+        folder = finetune(args.data, args.out, model=args.model or (None if args.adapter else params.get("student")),
+                          adapter=args.adapter, format=args.format, negatives=params.get("negatives", "frequency"),
+                          n_negatives=params.get("n_negatives", 2), seed=params.get("seed", 0), **train_options)
+        print(f"tuned student: {folder}")
+        return
     if args.data:
         data_path = args.data
+        from .finetune import detect_format
+
+        if (args.format if args.format != "auto" else detect_format(data_path)) != "conversations":
+            data_path = _user_data_json(data_path, args.format, params.get("seed", 0))
     else:
         data_path, _ = build_teacher_data(teacher=params.get("teacher", "corpus"),
                                           n_passages=params["n_passages"], seed=params.get("seed", 0),
                                           max_tokens=params.get("max_passage_tokens", 256))
-    train_options = {k: params[k] for k in ("learning_rate", "epochs", "max_steps", "batch_size", "grad_accum",
-                                            "lora", "lora_r", "lora_alpha", "max_length") if k in params}
-    if args.negatives:
-        params["negatives"] = args.negatives
     folder = build_student(data_path, negatives=params.get("negatives", "frequency"),
                            n_negatives=params.get("n_negatives", 2), seed=params.get("seed", 0),
-                           model=params.get("student", "smollm2-135m"), **train_options)
+                           model=args.model or params.get("student", "smollm2-135m"), **train_options)
     print(f"tuned student: {folder}")
 
 
@@ -175,9 +271,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="entities of the given types in a text, with character offsets")
     _model_args(p)
-    p.add_argument("--text", required=True, help="the passage, or - to read it from stdin")
+    p.add_argument("--text", help="the passage, or - to read it from stdin")
     p.add_argument("--types", required=True, help="comma-separated entity types")
+    p.add_argument("--input", help="texts.txt (one text per line) or texts.jsonl ({\"text\", \"id\"} per line); "
+                                   "long texts are windowed")
+    p.add_argument("--out", help="with --input: spans as JSON lines, appended and flushed per line; "
+                                 "a rerun skips the lines already there")
+    p.add_argument("--batch-lines", type=int, default=32, help="with --input: lines predicted together")
     p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("export", help="merge a LoRA adapter into a plain transformers model folder")
+    p.add_argument("--adapter", required=True, help="LoRA adapter directory (peft)")
+    p.add_argument("--out", required=True, help="folder for the merged model")
+    p.add_argument("--model", help="base model (default: the one recorded beside the adapter)")
+    p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("evaluate", help="zero-shot evaluation on a set; prints the official metric last")
     _model_args(p)
@@ -199,24 +307,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base-url", help="OpenAI-compatible base URL (default: $UNER_TEACHER_BASE_URL); "
                                       "the key is read from $OPENAI_API_KEY only")
     p.add_argument("--cache", default="artifacts/teacher_cache.sqlite", help="response cache (SQLite)")
+    p.add_argument("--price-in", type=_non_negative, default=0.0,
+                   help="price of a million prompt tokens, for the cost estimate (default 0)")
+    p.add_argument("--price-out", type=_non_negative, default=0.0,
+                   help="price of a million completion tokens, for the cost estimate (default 0)")
+    p.add_argument("--max-failure-share", type=_share, default=0.05,
+                   help="stop with an error when more than this share of passages gets no answer (default 0.05)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the passages, the estimated tokens and cost, and send nothing")
     p.set_defaults(func=_cmd_construct)
 
-    p = sub.add_parser("instructions", help="build training conversations with negative sampling (JSON lines)")
-    p.add_argument("--data", required=True, help="Pile-NER-type JSON")
+    p = sub.add_parser("instructions", help="build training conversations with negative sampling "
+                                            "(the Pile-NER-type train.json conversation JSON)")
+    p.add_argument("--data", required=True, help="annotated file: CoNLL/BIO, UniNER conversation JSON "
+                                                 "(Pile-NER-type train.json) or Pile-NER JSON lines")
+    p.add_argument("--format", choices=["auto", "conll", "conversations", "pile_ner_rows"], default="auto",
+                   help="format of --data (default: told by its content)")
     p.add_argument("--negatives", choices=["none", "uniform", "frequency"], default="frequency")
     p.add_argument("--n-negatives", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--output-format", choices=["conversations", "structured"], default="conversations",
+                   help="conversations: JSON list of {id, conversations: [{from, value}]} (trains the official "
+                        "code too); structured: JSON lines {passage, source, turns: [{type, answer}]}")
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_instructions)
 
-    p = sub.add_parser("train", help="tune a student with a profile's recipe (cached under artifacts/)")
-    p.add_argument("--profile", default="default", choices=["smoke", "default", "paper"])
-    p.add_argument("--data", help="Pile-NER-type JSON (default: build the profile's teacher data)")
+    p = sub.add_parser("train", help="tune a student with a profile's recipe (cached under artifacts/), "
+                                     "or fine-tune one on your own data (--data FILE --out DIR [--adapter A])")
+    p.add_argument("--profile", default="default", choices=list(PROFILES))
+    p.add_argument("--data", help="training data: Pile-NER-type JSON, UniNER conversation JSON, CoNLL/BIO or "
+                                  "Pile-NER JSON lines (default: build the profile's teacher data)")
+    p.add_argument("--format", choices=["auto", "conll", "conversations", "pile_ner_rows"], default="auto",
+                   help="format of --data (default: told by its content)")
+    p.add_argument("--adapter", help="continue this LoRA adapter (a distilled student) on --data; needs --out")
+    p.add_argument("--model", help="base model (default: the profile's student, or the adapter's base)")
+    p.add_argument("--out", help="write the tuned student here (not cached); needs --data")
+    p.add_argument("--max-steps", type=int, help="optimizer steps (default: the profile's)")
+    p.add_argument("--epochs", type=float, help="passes over the data (default: the profile's)")
+    p.add_argument("--learning-rate", type=float, help="peak learning rate (default: the profile's)")
     p.add_argument("--negatives", choices=["none", "uniform", "frequency"])
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("report", help="execute the notebooks with papermill and build the book")
-    p.add_argument("--profile", default="default", choices=["smoke", "default", "paper"])
+    p.add_argument("--profile", default="default", choices=list(PROFILES))
     p.add_argument("--only", nargs="*", help="notebook stems to execute (default: all of _toc.yml)")
     p.set_defaults(func=_cmd_report)
     return parser
@@ -224,13 +357,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``uner``; known failures print one line on stderr and exit 2."""
-    from .pipeline import ReportError
-    from .student import StudentError
-
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (DataError, ReportError, StudentError) as err:
-        print(f"uner: error: {err}", file=sys.stderr)
+    except error_classes() as err:
+        print(f"uner: error: {one_line(err)}", file=sys.stderr)
         return 2
     return 0
+
+
+def error_classes() -> tuple[type[BaseException], ...]:
+    """Every error class of ``unerlib``: the CLI turns each into one line and exit status 2."""
+    from .artifacts import ArtifactError
+    from .pipeline import ReportError
+    from .student import StudentError
+    from .teacher import TeacherError
+
+    return (DataError, ReportError, StudentError, TeacherError, ArtifactError)
+
+
+def one_line(err: BaseException) -> str:
+    """An error's message on one line (a multi-line message is joined with ' | ')."""
+    text = " | ".join(line.strip() for line in str(err).splitlines() if line.strip())
+    return text or type(err).__name__

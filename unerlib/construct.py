@@ -196,11 +196,21 @@ class ConstructionSummary:
     parse_failures: Counter = field(default_factory=Counter)
     by_source: Counter = field(default_factory=Counter)
     teacher: dict[str, Any] = field(default_factory=dict)
+    sent: int = 0  # passages given to the teacher
+    failed: int = 0  # passages with no answer yet (asked again by the next run)
+    refused: int = 0  # passages the teacher refused (a final answer)
+    first_errors: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Every passage has an answer or a recorded final refusal."""
+        return self.failed == 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"passages": self.passages, "entities": self.entities, "types": self.types,
                 "parse_failures": dict(self.parse_failures), "by_source": dict(self.by_source),
-                "teacher": self.teacher}
+                "teacher": self.teacher, "sent": self.sent, "failed": self.failed, "refused": self.refused,
+                "complete": self.complete, "first_errors": self.first_errors}
 
 
 def clean_type(name: str) -> str:
@@ -237,14 +247,92 @@ def to_pile_ner(answers: Sequence[Any], sources: dict[str, str]) -> tuple[list[d
     return out, summary
 
 
-def construct(passages: Sequence[Record], teacher, progress: bool = True) -> tuple[list[dict[str, Any]], ConstructionSummary]:
-    """Send passages to a teacher and build the instruction data (Pile-NER-type schema)."""
+#: Default share of passages that may stay without an answer before construction stops.
+MAX_FAILURE_SHARE = 0.05
+
+
+class ConstructionError(DataError):
+    """Too many passages got no answer from the teacher; the message gives the share and the
+    first errors."""
+
+
+def construct(passages: Sequence[Record], teacher, progress: bool = True,
+              max_failure_share: float | None = MAX_FAILURE_SHARE) -> tuple[list[dict[str, Any]], ConstructionSummary]:
+    """Send passages to a teacher and build the instruction data (Pile-NER-type schema).
+
+    A passage whose request failed, or whose reply was empty or cut by the token limit, has
+    no answer (``summary.failed``; the OpenAI teacher does not cache it, so the next run asks
+    again); ``summary.complete`` is true when none is missing. Above ``max_failure_share``
+    (``None``: no limit) a :class:`ConstructionError` names the share and the first errors.
+    """
+    from .teacher import is_failed
+
     sources = {p.id: p.id.split("/")[0] for p in passages}
     answers = teacher.annotate(list(passages), progress=progress)
+    failed = [a for a in answers if is_failed(a)]
+    first = [f"{a.passage_id}: {a.reason}" for a in failed[:3]]
+    share = len(failed) / len(answers) if answers else 0.0
+    if max_failure_share is not None and share > max_failure_share:
+        raise ConstructionError(
+            f"{len(failed)} of {len(answers)} passages ({share:.1%}) got no answer from the teacher, above the "
+            f"allowed {max_failure_share:.1%}; first errors: {'; '.join(first)}. Answered passages are cached: "
+            f"run again to ask only the others")
     data, summary = to_pile_ner(answers, sources)
+    summary.sent, summary.failed, summary.first_errors = len(answers), len(failed), first
+    summary.refused = sum(1 for a in answers if a.reason == "refused")
     if hasattr(teacher, "summary"):
         summary.teacher = teacher.summary()
     return data, summary
+
+
+def dry_run(passages: Sequence[Record], teacher, count_tokens: Callable[[str], int] | None = None) -> dict[str, Any]:
+    """What :func:`construct` would send and cost, sending nothing: the teacher's
+    ``estimate`` (offline teachers cost nothing) and each passage's id and length."""
+    if hasattr(teacher, "estimate"):
+        est = teacher.estimate(list(passages), count_tokens=count_tokens)
+    else:
+        est = {"model": getattr(teacher, "name", "?"), "passages": len(passages), "requests": 0, "cached": 0,
+               "prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0, "estimated": True}
+    est["passage_list"] = [{"id": p.id, "chars": len(p.text)} for p in passages]
+    return est
+
+
+def format_dry_run(est: dict[str, Any], show: int = 20) -> str:
+    """A dry run for the terminal: the first ``show`` passages, then tokens and cost."""
+    lines = [f"{p['id']}\t{p['chars']} chars" for p in est["passage_list"][:show]]
+    if len(est["passage_list"]) > show:
+        lines.append(f"... and {len(est['passage_list']) - show} more")
+    lines.append(f"dry run ({est['model']}): {est['passages']} passages, {est['requests']} requests to send, "
+                 f"{est['cached']} cached; about {est['prompt_tokens']} prompt + {est['completion_tokens']} "
+                 f"completion tokens; estimated cost {est['cost']:.4f} "
+                 f"(at {est.get('price_in_per_m', 0.0)}/{est.get('price_out_per_m', 0.0)} per million "
+                 f"input/output tokens); nothing was sent")
+    return "\n".join(lines)
+
+
+def source_digest(source: str, root: str | os.PathLike | None = None) -> str:
+    """A content hash of one passage source: a ``file:`` source's bytes, a registered
+    corpus's files (its non-test splits), or the name of an ``hf:`` dataset."""
+    import hashlib
+
+    from .artifacts import file_digest
+
+    if source.startswith("file:"):
+        path = Path(source[5:])
+        if not path.is_file():
+            raise DataError(f"passage file not found: {path}")
+        return file_digest(path)
+    if source.startswith("hf:"):
+        return source
+    from .registry import dataset_files, get_spec
+
+    spec = get_spec(source)
+    splits = [s for s in spec.splits if s not in ("test", "github_test")] or list(spec.splits)
+    h = hashlib.sha256()
+    for split in splits:
+        for path in dataset_files(source, split, root):
+            h.update(f"{split}:{path.name}:{file_digest(path)}\n".encode())
+    return h.hexdigest()
 
 
 def load_pile_ner(path: str | os.PathLike) -> list[dict[str, Any]]:

@@ -189,9 +189,13 @@ def read_columns(
             tags.append(tag)
             if offset_cols:
                 try:
-                    offs.append((int(cols[offset_cols[0]]), int(cols[offset_cols[1]])))
-                except ValueError:
+                    start, end = int(cols[offset_cols[0]]), int(cols[offset_cols[1]])
+                except (ValueError, IndexError):
                     raise DataError(f"{path}:{lineno}: character offsets are not integers: {line!r}") from None
+                if start < 0 or end < start or (offs and start < offs[-1][1]):
+                    raise DataError(f"{path}:{lineno}: bad character offsets {start}-{end} (negative, reversed "
+                                    f"or before the previous token's end): {line!r}")
+                offs.append((start, end))
     flush()
     return records
 
@@ -248,6 +252,18 @@ def _require(cond: bool, path: Path, where: str, what: str) -> None:
         raise DataError(f"{path}: {where}: {what}")
 
 
+_MALFORMED = (TypeError, ValueError, KeyError, AttributeError, IndexError)
+
+
+def _malformed(path: Path, where: str, err: Exception) -> DataError:
+    """A record whose shape no check foresaw (a string where a list belongs, ...)."""
+    return DataError(f"{path}: {where}: malformed record ({type(err).__name__}: {err})")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def read_w2ner_json(path: str | os.PathLike) -> list[Record]:
     """Read W2NER JSON (GENIA, CADEC): ``{"sentence": [tokens], "ner": [{"index", "type"}]}``.
 
@@ -259,8 +275,21 @@ def read_w2ner_json(path: str | os.PathLike) -> list[Record]:
     _require(isinstance(data, list), path, "top level", "expected a list of sentences")
     records = []
     for i, item in enumerate(data):
+        try:
+            records.append(_w2ner_record(path, i, item))
+        except DataError:
+            raise
+        except _MALFORMED as err:
+            raise _malformed(path, f"record {i}", err) from None
+    return records
+
+
+def _w2ner_record(path: Path, i: int, item: Any) -> Record:
+    if True:
         _require(isinstance(item, dict) and "sentence" in item, path, f"record {i}", "no 'sentence'")
         toks = item["sentence"]
+        _require(isinstance(toks, list) and all(isinstance(t, str) for t in toks), path, f"record {i}",
+                 "'sentence' must be a list of token strings")
         starts, pos = [], 0
         for t in toks:
             starts.append(pos)
@@ -268,7 +297,10 @@ def read_w2ner_json(path: str | os.PathLike) -> list[Record]:
         text = " ".join(toks)
         mentions = []
         for ent in item.get("ner", []):
+            _require(isinstance(ent, dict), path, f"record {i}", f"entity is not an object: {ent!r}")
             idx = ent.get("index") or []
+            _require(isinstance(idx, list) and all(_is_int(k) for k in idx), path, f"record {i}",
+                     f"entity index must be a list of integers: {ent!r}")
             _require(bool(idx) and all(0 <= k < len(toks) for k in idx), path, f"record {i}",
                      f"entity index out of range: {ent!r}")
             _require("type" in ent, path, f"record {i}", f"entity without 'type': {ent!r}")
@@ -276,8 +308,7 @@ def read_w2ner_json(path: str | os.PathLike) -> list[Record]:
             mtext = text[start:end] if idx == list(range(idx[0], idx[-1] + 1)) else " ".join(toks[k] for k in idx)
             mentions.append(Mention(mtext, ent["type"], start, end))
         mentions.sort(key=lambda m: (m.start, m.end))
-        records.append(Record(f"{path.stem}-{i}", text, mentions))
-    return records
+        return Record(f"{path.stem}-{i}", text, mentions)
 
 
 def read_instructuie_json(path: str | os.PathLike) -> list[Record]:
@@ -289,12 +320,19 @@ def read_instructuie_json(path: str | os.PathLike) -> list[Record]:
     records = []
     for i, item in enumerate(data):
         _require(isinstance(item, dict) and "sentence" in item, path, f"record {i}", "no 'sentence'")
+        _require(isinstance(item["sentence"], str), path, f"record {i}", "'sentence' must be a string")
         mentions = []
-        for ent in item.get("entities", []):
-            ok = isinstance(ent, dict) and all(k in ent for k in ("name", "type", "pos")) and len(ent["pos"]) == 2
+        ents = item.get("entities", [])
+        _require(isinstance(ents, list), path, f"record {i}", "'entities' must be a list")
+        for ent in ents:
+            ok = (isinstance(ent, dict) and all(k in ent for k in ("name", "type", "pos"))
+                  and isinstance(ent["pos"], list) and len(ent["pos"]) == 2)
             _require(ok, path, f"record {i}", f"entity needs 'name', 'type' and 'pos': {ent!r}")
             s, e = ent["pos"]
-            mentions.append(Mention(ent["name"], ent["type"], int(s), int(e)))
+            _require(_is_int(s) and _is_int(e), path, f"record {i}", f"'pos' must be two integers: {ent!r}")
+            _require(0 <= s <= e <= len(item["sentence"]), path, f"record {i}",
+                     f"'pos' {s}-{e} outside the sentence (length {len(item['sentence'])}): {ent!r}")
+            mentions.append(Mention(str(ent["name"]), str(ent["type"]), s, e))
         mentions.sort(key=lambda m: (m.start, m.end))
         records.append(Record(f"{path.stem}-{i}", item["sentence"], mentions))
     return records
@@ -331,8 +369,15 @@ def read_pubtator(path: str | os.PathLike) -> list[Record]:
                     abstract = body
                 continue
             cols = line.split("\t")
-            if len(cols) >= 5 and cols[1].isdigit():
+            if len(cols) >= 5 and cols[1].lstrip("-").isdigit():
+                if not cols[2].lstrip("-").isdigit():
+                    raise DataError(f"{path}:{lineno}: mention end offset is not an integer: {line!r}")
                 start, end = int(cols[1]), int(cols[2])
+                if pmid is None or cols[0] != pmid:
+                    raise DataError(f"{path}:{lineno}: mention of document {cols[0]!r} outside its document "
+                                    f"(current: {pmid!r}): {line!r}")
+                if start < 0 or end < start:
+                    raise DataError(f"{path}:{lineno}: bad offsets {start}-{end}: {line!r}")
                 text = f"{title} {abstract}"
                 if text[start:end] != cols[3]:
                     raise DataError(f"{path}:{lineno}: mention {cols[3]!r} does not match the text at {start}-{end}")
@@ -397,9 +442,12 @@ def conversation_rows(data: Any, source: str | os.PathLike) -> Iterator[tuple[st
     for i, item in enumerate(data):
         conv = item.get("conversations") if isinstance(item, dict) else None
         _require(isinstance(conv, list) and len(conv) >= 4, path, f"record {i}", "expected 'conversations' with 4+ turns")
+        _require(all(isinstance(t, dict) and isinstance(t.get("value"), str) for t in conv), path, f"record {i}",
+                 "every turn must be an object with a string 'value'")
         first = conv[0]["value"]
         _require(first.startswith("Text: "), path, f"record {i}", "first turn does not start with 'Text: '")
         passage = first[len("Text: "):]
+        _require(len(conv) % 2 == 0, path, f"record {i}", "a question without its answer (odd number of turns)")
         for q, a in zip(conv[2::2], conv[3::2]):
             m = _QUESTION.match(q["value"])
             _require(m is not None, path, f"record {i}", f"not a type question: {q['value']!r}")
@@ -429,9 +477,12 @@ def read_slimer_jsonl(path: str | os.PathLike) -> list[Record]:
                 continue
             try:
                 obj = json.loads(line)
-                rows.append((obj["input"], obj["tagName"], obj["output"]))
+                row = (obj["input"], obj["tagName"], obj["output"])
             except (json.JSONDecodeError, KeyError, TypeError) as err:
-                raise DataError(f"{path}:{lineno}: not a Pile-NER row ({err})") from None
+                raise DataError(f"{path}:{lineno}: not a Pile-NER row ({type(err).__name__}: {err})") from None
+            if not all(isinstance(x, str) for x in row):
+                raise DataError(f"{path}:{lineno}: 'input', 'tagName' and 'output' must be strings")
+            rows.append(row)
     return _group(path, rows)
 
 
@@ -443,8 +494,14 @@ def read_slimer_type_examples(path: str | os.PathLike) -> list[Record]:
     _require(isinstance(data, dict), path, "top level", "expected a dict keyed by type")
     records = []
     for typ, examples in data.items():
+        _require(isinstance(examples, list), path, f"type {typ!r}", "expected a list of examples")
         for j, ex in enumerate(examples):
             _require(isinstance(ex, dict) and "sentence" in ex, path, f"type {typ!r} example {j}", "no 'sentence'")
+            _require(isinstance(ex["sentence"], str)
+                     and isinstance(ex.get("target_words_in_it", []), list)
+                     and all(isinstance(w, str) for w in ex.get("target_words_in_it", [])),
+                     path, f"type {typ!r} example {j}", "'sentence' must be a string and 'target_words_in_it' "
+                     "a list of strings")
             text = ex["sentence"]
             mentions = []
             for ent in dict.fromkeys(ex.get("target_words_in_it", [])):

@@ -39,33 +39,65 @@ def build_teacher_data(teacher: str = "corpus", n_passages: int = 2000, seed: in
                        base_url: str | None = None, student: str = EMBEDDED, progress: bool = True,
                        root: str | os.PathLike | None = None,
                        data_root: str | os.PathLike | None = None,
-                       build: bool = True) -> tuple[Path, dict[str, Any]]:
+                       build: bool = True, max_failure_share: float | None = 0.05,
+                       price_in: float = 0.0, price_out: float = 0.0) -> tuple[Path, dict[str, Any]]:
     """Sample passages, annotate them with a teacher, save Pile-NER-type data (cached).
 
-    Returns the path of ``data.json`` and the construction summary. The OpenAI teacher's
-    responses are also cached per request in ``artifacts/teacher_cache.sqlite``. With
-    ``build=False`` a missing artifact is an error instead of being built.
+    Returns the path of ``data.json`` and the construction summary. The key holds the
+    parameters and a content hash of every input (the source corpora's files, a ``file:``
+    source's bytes, the evaluation files kept out). The OpenAI teacher's responses are also
+    cached per request in ``artifacts/teacher_cache.sqlite``. The artifact is marked done
+    only when every passage has an answer or a recorded refusal: otherwise ``data.json``
+    holds what was answered and the next call asks the teacher again for the rest only.
+    Above ``max_failure_share`` passages without an answer it raises
+    :class:`unerlib.construct.ConstructionError`. With ``build=False`` a missing artifact is
+    an error instead of being built. ``price_in``/``price_out`` (per million tokens) only
+    feed the summary's cost.
     """
-    from .artifacts import artifacts_root
-    from .construct import construct, sample_passages
+    from .artifacts import artifacts_root, building, file_digest, write_json_atomic
+    from .construct import construct, sample_passages, source_digest
+    from .registry import dataset_files
     from .teacher import make_teacher
 
+    import hashlib
+
+    excluded = hashlib.sha256()
+    for name, spec in REGISTRY.items():
+        if dataset_role(name) in ("zero-shot", "evaluation", "duplicate"):
+            for split in spec.splits:
+                for path in dataset_files(name, split, data_root):
+                    digest = file_digest(path) if path.is_file() else "missing"
+                    excluded.update(f"{name}:{split}:{digest}\n".encode())
     params = {"teacher": teacher, "n_passages": n_passages, "seed": seed, "max_tokens": max_tokens,
-              "sources": list(sources), "teacher_model": teacher_model, "base_url": base_url, "student": student}
+              "sources": list(sources), "teacher_model": teacher_model, "base_url": base_url, "student": student,
+              "inputs": {src: source_digest(src, data_root) for src in sources},
+              "excluded": excluded.hexdigest()}
     folder = artifact_dir("teacher_data", params, root)
     if not is_done(folder):
         _require_built(folder, "teacher data", build)
-        passages = sample_passages(sources, n_passages, seed=seed, max_tokens=max_tokens,
-                                   count_tokens=token_counter(student), exclude_texts=evaluation_texts(root=data_root),
-                                   root=data_root, weights=SOURCE_WEIGHTS)
-        kwargs: dict[str, Any] = {}
-        if teacher == "openai":
-            kwargs = {"model": teacher_model, "base_url": base_url,
-                      "cache": artifacts_root(root) / "teacher_cache.sqlite"}
-        data, summary = construct(passages, make_teacher(teacher, **kwargs), progress=progress)
-        (folder / "data.json").write_text(json.dumps(data, ensure_ascii=False))
-        (folder / "summary.json").write_text(json.dumps(summary.as_dict(), indent=1))
-        mark_done(folder)
+        with building(folder, all_ranks=True):
+            if not is_done(folder):  # another process may have built it while we waited
+                passages = sample_passages(sources, n_passages, seed=seed, max_tokens=max_tokens,
+                                           count_tokens=token_counter(student),
+                                           exclude_texts=evaluation_texts(root=data_root),
+                                           root=data_root, weights=SOURCE_WEIGHTS)
+                kwargs: dict[str, Any] = {}
+                if teacher == "openai":
+                    kwargs = {"model": teacher_model, "base_url": base_url,
+                              "cache": artifacts_root(root) / "teacher_cache.sqlite",
+                              "price_input_per_m": price_in, "price_output_per_m": price_out}
+                data, summary = construct(passages, make_teacher(teacher, **kwargs), progress=progress,
+                                          max_failure_share=max_failure_share)
+                write_json_atomic(folder / "data.json", data, ensure_ascii=False)
+                write_json_atomic(folder / "summary.json", summary.as_dict(), indent=1)
+                if summary.complete:
+                    mark_done(folder)
+                else:
+                    import warnings
+
+                    warnings.warn(f"teacher data {folder}: {summary.failed} of {summary.sent} passages got no "
+                                  f"answer (first: {'; '.join(summary.first_errors)}); the artifact is not marked "
+                                  f"done, run again to ask the teacher for them", stacklevel=2)
     return folder / "data.json", json.loads((folder / "summary.json").read_text())
 
 
@@ -74,33 +106,48 @@ def build_student(data_path: str | os.PathLike, negatives: str = "frequency", n_
                   root: str | os.PathLike | None = None, build: bool = True, **train_options: Any) -> Path:
     """Conversations with negative sampling, tokenized, then a tuned student (cached).
 
-    ``train_options`` are :class:`unerlib.train.TrainConfig` fields. Returns the adapter
-    (or model) directory; a killed run resumes from its checkpoints. With ``build=False``
-    a student not trained yet is an error (for notebooks that reuse notebook 03's).
+    ``train_options`` are :class:`unerlib.train.TrainConfig` fields. The key holds the
+    sha256 of the data file's bytes (two files in one folder give two students) and the
+    format version of students. Returns the adapter (or model) directory; a killed run
+    resumes from its checkpoints; a second process waits for the first and reuses its
+    student. Under ``accelerate launch`` every rank trains and rank 0 alone writes. With
+    ``build=False`` a student not trained yet is an error (for notebooks that reuse
+    notebook 03's).
     """
+    from .artifacts import building, file_digest, is_main_process
     from .construct import load_pile_ner
     from .instructions import build_conversations, tokenize_conversation
     from .student import load_student
-    from .train import TrainConfig, train
+    from .train import TrainConfig, train, train_device
     from .typefreq import merge_variants, type_counts
 
     config = TrainConfig(seed=seed, **train_options)
-    data_key = Path(data_path).parent.name
+    data_path = Path(data_path)
+    if not data_path.is_file():
+        from .data import DataError
+
+        raise DataError(f"instruction data not found: {data_path}")
+    data_key = file_digest(data_path)
     params = {"data": data_key, "negatives": negatives, "n_negatives": n_negatives,
               "merge_type_variants": merge_type_variants, "train": asdict(config)}
     folder = artifact_dir("students", params, root)
     if is_done(folder):
         return folder
     _require_built(folder, "tuned student", build)
-    data = load_pile_ner(data_path)
-    tmap = merge_variants(type_counts(data)) if merge_type_variants else None
-    convs = build_conversations(data, negatives, n_negatives, seed, tmap)
-    student = load_student(config.model)
-    examples = [p for c in convs for p in tokenize_conversation(student.tokenizer, c, config.max_length, config.train_ack)]
-    note = (f"Data: {len(data)} passages of teacher data `{data_key}`, negatives `{negatives}` "
-            f"({n_negatives} per passage).")
-    train(config, examples, folder, student=student, progress=progress, data_note=note)
-    mark_done(folder)
+    with building(folder):
+        if is_done(folder):  # built by another process while we waited
+            return folder
+        data = load_pile_ner(data_path)
+        tmap = merge_variants(type_counts(data)) if merge_type_variants else None
+        convs = build_conversations(data, negatives, n_negatives, seed, tmap)
+        student = load_student(config.model, device=train_device())
+        examples = [p for c in convs
+                    for p in tokenize_conversation(student.tokenizer, c, config.max_length, config.train_ack)]
+        note = (f"Data: {len(data)} passages of teacher data `{data_path.name}` (sha256 {data_key[:12]}), "
+                f"negatives `{negatives}` ({n_negatives} per passage).")
+        train(config, examples, folder, student=student, progress=progress, data_note=note)
+        if is_main_process():
+            mark_done(folder)
     return folder
 
 
@@ -113,71 +160,7 @@ def _require_built(folder: Path, what: str, build: bool) -> None:
                         f"with the same parameters first (this notebook reuses it and never trains)")
 
 
-def evaluate_sets(model: str = EMBEDDED, adapter: str | os.PathLike | None = None,
-                  sets: Sequence[str] = ZERO_SHOT, limit: int | None = 50, max_new_tokens: int = 64,
-                  progress: bool = True, root: str | os.PathLike | None = None,
-                  data_root: str | os.PathLike | None = None):
-    """Zero-shot scores per set, cached per (student, set, limit); a DataFrame with one row
-    per set and the predictions under the artifacts directory.
-
-    ``precision``/``recall``/``f1`` are the official string metric; ``span_precision``/
-    ``span_recall``/``span_f1`` the exact span metric (:func:`unerlib.metrics.span_score`),
-    added to a cached ``metrics.json`` that lacks them.
-    """
-    import pandas as pd
-
-    from .inference import evaluate
-
-    student = None
-    rows = []
-    for name in sets:
-        params = {"model": model, "adapter": str(adapter) if adapter else None, "data": name,
-                  "limit": limit, "max_new_tokens": max_new_tokens}
-        folder = artifact_dir("evaluations", params, root)
-        if not is_done(folder):
-            if student is None:
-                from .student import load_student
-                student = load_student(model, str(adapter) if adapter else None)
-            result = evaluate(student, name, limit=limit, out=folder / "predictions.jsonl",
-                              max_new_tokens=max_new_tokens, progress=progress, root=data_root)
-            result["span"] = span_metrics(name, folder / "predictions.jsonl", limit, data_root)
-            _write_json(folder / "metrics.json", result)
-            mark_done(folder)
-        result = json.loads((folder / "metrics.json").read_text())
-        if "span" not in result:
-            result["span"] = span_metrics(name, folder / "predictions.jsonl", limit, data_root)
-            _write_json(folder / "metrics.json", result)
-        span = result["span"]
-        rows.append({"dataset": name, "precision": 100 * result["precision"], "recall": 100 * result["recall"],
-                     "f1": 100 * result["f1"], "span_precision": 100 * span["precision"],
-                     "span_recall": 100 * span["recall"], "span_f1": 100 * span["f1"],
-                     "questions": result["n"], "predictions": str(folder / "predictions.jsonl")})
-    return pd.DataFrame(rows)
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    """Write JSON through a temporary file, so a reader never sees half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    tmp.replace(path)
-
-
-def span_metrics(data: str, predictions: str | os.PathLike, limit: int | None = None,
-                 root: str | os.PathLike | None = None) -> dict[str, float]:
-    """The span metric of a predictions file (JSON lines ``{"id", "prediction"}``) against
-    the questions :func:`unerlib.inference.load_questions` gives for ``data`` and ``limit``."""
-    from .data import DataError
-    from .inference import load_questions
-    from .metrics import load_predictions, span_score
-
-    questions = load_questions(data, limit, root)
-    preds = load_predictions(predictions)
-    missing = [q.id for q in questions if q.id not in preds]
-    if missing:
-        raise DataError(f"{predictions}: no prediction for {len(missing)} of {len(questions)} questions "
-                        f"of {data!r} (first: {missing[0]!r})")
-    return span_score([q.passage for q in questions], [q.type for q in questions],
-                      [preds[q.id] for q in questions], [q.gold or "[]" for q in questions])
+from .evaluation import evaluate_sets, score_predictions  # noqa: E402,F401  (the evaluation stage lives there)
 
 
 # --------------------------------------------------------------------------- domain breakdown
@@ -222,11 +205,27 @@ def with_domains(scores):
                          role=[dataset_role(n) for n in scores["dataset"]])
 
 
-def dataset_breakdown(scores, values: Sequence[str] = ("f1", "span_f1")):
+def _with_interval_text(table, values: Sequence[str]):
+    """``table`` with each metric of ``values`` as ``F1 ± half-width`` text where its
+    ``_low``/``_high`` columns exist (NaN stays NaN)."""
+    from .stats import Estimate
+
+    table = table.copy()
+    for v in values:
+        if f"{v}_low" in table.columns:
+            table[v] = [str(Estimate(x, lo, hi)) if x == x else x
+                        for x, lo, hi in zip(table[v], table[f"{v}_low"], table[f"{v}_high"])]
+    return table
+
+
+def dataset_breakdown(scores, values: Sequence[str] = ("f1", "span_f1"), intervals: bool = False):
     """One row per dataset (domain order), one column per (metric, system): e.g.
-    ``f1 tuned``, ``span_f1 untuned``."""
+    ``f1 tuned``, ``span_f1 untuned``; with ``intervals``, cells read ``F1 ± half-width``."""
     table = with_domains(scores)
-    wide = table.pivot_table(index=["domain", "dataset"], columns="system", values=list(values), sort=False)
+    if intervals:
+        table = _with_interval_text(table, values)
+    wide = table.pivot_table(index=["domain", "dataset"], columns="system", values=list(values), sort=False,
+                             aggfunc="first")
     wide.columns = [f"{metric} {system}" for metric, system in wide.columns]
     return wide.reset_index()
 
@@ -248,14 +247,24 @@ def domain_breakdown(scores, values: Sequence[str] = ("f1", "span_f1")):
             row = {"domain": domain, "system": system, "datasets": len(sub),
                    "dataset names": ", ".join(sub["dataset"]), "has data": not sub.empty}
             row.update({v: float(sub[v].mean()) if not sub.empty else float("nan") for v in values})
+            if "f1_low" in sub.columns:  # intervals: the domain's datasets resampled one by one
+                from .evaluation import average_interval
+
+                for v in values:
+                    est = average_interval(sub, v) if not sub.empty else None
+                    row[f"{v}_low"] = est.low if est else float("nan")
+                    row[f"{v}_high"] = est.high if est else float("nan")
             rows.append(row)
     return pd.DataFrame(rows)
 
 
 def domain_summary(domains, values: Sequence[str] = ("f1", "span_f1")):
     """The per-domain table for reading: one row per domain, its datasets, then one column
-    per (metric, system); missing domains keep their row."""
-    wide = domains.pivot_table(index="domain", columns="system", values=list(values), sort=False, dropna=False)
+    per (metric, system), ``F1 ± half-width`` where the table has intervals; missing
+    domains keep their row (NaN)."""
+    domains = _with_interval_text(domains, values)
+    wide = domains.pivot_table(index="domain", columns="system", values=list(values), sort=False, dropna=False,
+                               aggfunc="first")
     wide.columns = [f"{metric} {system}" for metric, system in wide.columns]
     first = domains.drop_duplicates("domain").set_index("domain")[["datasets", "dataset names"]]
     return first.join(wide).reindex(list(dict.fromkeys(domains["domain"]))).reset_index()
@@ -277,12 +286,23 @@ def type_breakdown(scores, datasets: Sequence[str], system: str = "tuned"):
     sub = scores[(scores["system"] == system) & scores["dataset"].isin(list(datasets))]
     rows = []
     for _, row in sub.iterrows():
-        metrics = json.loads((Path(row["predictions"]).parent / "metrics.json").read_text())
+        folder = Path(row["predictions"]).parent
+        metrics = json.loads((folder / "metrics.json").read_text())
+        intervals = {}
+        if "f1_low" in sub.columns:  # an evaluate_sets row: per-type intervals from its answers
+            from .errors import load_evaluation, type_scores_with_intervals
+
+            limit = json.loads((folder / "params.json").read_text())["limit"]
+            questions, raws, _ = load_evaluation(row["dataset"], row["predictions"], limit)
+            intervals = type_scores_with_intervals(questions, raws).set_index("type")
         for typ, m in metrics.get("by_type", {}).items():
             rows.append({"dataset": row["dataset"], "type": typ, "questions": m["n"], "gold": m["n_gold"],
                          "predicted": m["n_pred"], "precision": 100 * m["precision"],
-                         "recall": 100 * m["recall"], "f1": 100 * m["f1"]})
+                         "recall": 100 * m["recall"], "f1": 100 * m["f1"],
+                         **({"f1_low": intervals["f1_low"][typ], "f1_high": intervals["f1_high"][typ]}
+                            if len(intervals) else {})})
     columns = ["dataset", "type", "questions", "gold", "predicted", "precision", "recall", "f1"]
+    columns += ["f1_low", "f1_high"] if rows and "f1_low" in rows[0] else []
     table = pd.DataFrame(rows, columns=columns)
     order = {name: i for i, name in enumerate(datasets)}
     return table.sort_values(["dataset", "f1", "type"], key=lambda c: c.map(order) if c.name == "dataset" else c,
@@ -291,29 +311,10 @@ def type_breakdown(scores, datasets: Sequence[str], system: str = "tuned"):
 
 # --------------------------------------------------------------------------- supervised multi-task
 
-#: The paper's in-domain supervised table: F1 on the 20 datasets of InstructUIE (Wang et
-#: al., 2023a), as (BERT-base, InstructUIE-11B, UniNER-7B). Zhou et al., UniversalNER,
-#: arXiv:2308.03279v2 (ICLR 2024) Table 2 ("Table 4" in arXiv v1); BERT-base numbers are
-#: quoted there from Wang et al., InstructUIE from the authors' re-evaluation. Column
-#: averages 80.09 / 81.16 / 84.78 as the paper prints them.
-PAPER_SUPERVISED: dict[str, tuple[float, float, float]] = {
-    "ACE05": (87.30, 79.94, 86.69), "AnatEM": (85.82, 88.52, 88.65), "bc2gm": (80.90, 80.69, 82.42),
-    "bc4chemd": (86.72, 87.62, 89.21), "bc5cdr": (85.28, 89.02, 89.34), "Broad Twitter": (58.61, 80.27, 81.25),
-    "CoNLL03": (92.40, 91.53, 93.30), "FabNER": (64.20, 78.38, 81.87), "FindVehicle": (87.13, 87.56, 98.30),
-    "GENIA": (73.3, 75.71, 77.54), "HarveyNER": (82.26, 74.69, 74.21), "MIT Movie": (88.78, 89.58, 90.17),
-    "MIT Restaurant": (81.02, 82.59, 82.35), "MultiNERD": (91.25, 90.26, 93.73), "ncbi": (80.20, 86.21, 86.96),
-    "OntoNotes": (91.11, 88.64, 89.91), "PolyglotNER": (75.65, 53.31, 65.67), "TweetNER7": (56.49, 65.95, 65.77),
-    "WikiANN": (70.60, 64.47, 84.91), "wikiNeural": (82.78, 88.27, 93.28),
-}
-PAPER_SUPERVISED_SYSTEMS: tuple[str, ...] = ("BERT-base", "InstructUIE-11B", "UniNER-7B")
-PAPER_SUPERVISED_SOURCE = ("Zhou et al. 2023, UniversalNER (arXiv:2308.03279v2), Table 2 / Table 4 in v1: "
-                           "F1 on the 20 datasets of InstructUIE, in-domain supervised")
-#: Paper dataset name -> our registry name, where the shared data holds the corpus.
-PAPER_TO_REGISTRY: dict[str, str] = {
-    "AnatEM": "anatem", "bc2gm": "bc2gm", "bc5cdr": "bc5cdr", "Broad Twitter": "broad_twitter",
-    "CoNLL03": "conll2003", "GENIA": "genia", "MIT Movie": "mit_movie", "MIT Restaurant": "mit_restaurant",
-    "ncbi": "ncbi_disease", "WikiANN": "wikiann_en", "wikiNeural": "wikineural_en",
-}
+#: The paper's in-domain supervised table and its dataset names in our registry (the
+#: numbers live in :mod:`unerlib.paper`; re-exported here for the notebooks and tests).
+from .paper import (PAPER_SUPERVISED, PAPER_SUPERVISED_SOURCE, PAPER_SUPERVISED_SYSTEMS,  # noqa: E402,F401
+                    PAPER_TO_REGISTRY)
 
 
 def supervised_sets(spec: str | Sequence[str] = "all") -> list[str]:
@@ -430,7 +431,14 @@ def supervised_comparison(scores, system: str = "ours"):
         if reg not in to_paper:
             rows.append({"dataset": reg, "registry": reg, **{s: float("nan") for s in PAPER_SUPERVISED_SYSTEMS},
                          f"{system} F1": float(ours["f1"][reg]), f"{system} span F1": float(ours["span_f1"][reg])})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if "f1_low" in ours.columns:  # our F1 with its 95% interval, as text for reading
+        from .stats import Estimate
+
+        for m, name in (("f1", "F1"), ("span_f1", "span F1")):
+            table[f"{system} {name} ± 95%"] = [str(Estimate(ours[m][r], ours[f"{m}_low"][r], ours[f"{m}_high"][r]))
+                                               if r in ours.index else "" for r in table["registry"]]
+    return table
 
 
 def comparison_long(comparison, system: str = "ours", rows: str = "ours"):

@@ -71,6 +71,19 @@ def parse_official(text: str) -> list[Hashable]:
         return []
 
 
+def opens_with_list(output: str) -> bool:
+    """Whether a raw answer opens with a JSON list the official parser can read (a list
+    of strings up to its first ``]``); every other answer is a parse failure, scored empty."""
+    text = official_response(output)
+    if not _OFFICIAL_LIST.match(text):
+        return False
+    try:
+        items = official_items(text)
+    except Exception:
+        return False
+    return isinstance(items, list) and all(isinstance(x, (str, list, tuple)) for x in items)
+
+
 def parse_entities(output: str) -> list[str]:
     """The entity strings of a raw answer, read as the official parser reads them but not
     normalised (for display and character offsets); ``[]`` if unreadable."""

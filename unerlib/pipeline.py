@@ -1,9 +1,10 @@
 """The report runner: execute the notebooks of ``_toc.yml`` with papermill under a profile,
 then build the Jupyter Book from the executed copies (the NCAR/CUPiD pattern).
 
-Layout: source notebooks live in ``notebooks/`` without outputs; executed copies go to
-``_build/executed/`` beside a copy of ``_config.yml``, ``_toc.yml`` and ``book/``; the
-book is built from there, with execution off, into ``_build/html``.
+Layout: source notebooks live in ``notebooks/`` without outputs; a profile's run goes to
+``_build/<profile>/`` (:func:`build_dir`): executed copies in ``executed/`` beside a copy of
+``_config.yml``, ``_toc.yml`` and ``book/``, from which the book is built, with execution
+off, into ``html/``.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from typing import Any, Iterator
 import yaml
 
 from .data import DATA_ENV, data_dir
+from .runs import RUN_ENV
 
-PROFILES = ("smoke", "default", "paper")
+PROFILES = ("smoke", "default", "full", "paper")
+BUILD_ENV = "UNER_BUILD"
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
 BOOK_DIRS = ("book",)
 
@@ -117,6 +120,67 @@ def execute_notebook(source: Path, target: Path, parameters: dict[str, Any], cwd
             f"(execution count {err.exec_count}): {err.ename}: {err.evalue}\n"
             f"(executed copy with the traceback: {target})"
         ) from None
+    show_parameters_once(source, target, parameters)
+
+
+PARAMETERS_TABLE_TAG = "uner-parameters"
+
+
+def parameters_table(source: Path, parameters: dict[str, Any]) -> str:
+    """The parameters a run of ``source`` used, as a small HTML table: every parameter the
+    notebook declares, its effective value, where that value came from, and the comment of
+    its line in the parameters cell as the description."""
+    import ast
+    import html
+
+    import papermill as pm
+
+    rows = []
+    for name, spec in pm.inspect_notebook(str(source)).items():
+        if name in parameters:
+            value, origin = repr(parameters[name]), "this run"
+        else:
+            try:
+                value = repr(ast.literal_eval(spec.get("default") or ""))
+            except (ValueError, SyntaxError):
+                value = spec.get("default") or ""
+            origin = "default"
+        text = [html.escape(t, quote=False) for t in (name, value, origin, spec.get("help") or "")]
+        cells = (f"<code>{text[0]}</code>", f"<code>{text[1]}</code>", text[2], text[3])
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return "\n".join([
+        f'<table class="{PARAMETERS_TABLE_TAG}">',
+        "<caption>Parameters of this run</caption>",
+        "<thead><tr><th>parameter</th><th>value</th><th>set by</th><th>description</th></tr></thead>",
+        "<tbody>", *rows, "</tbody>", "</table>",
+    ])
+
+
+def show_parameters_once(source: Path, target: Path, parameters: dict[str, Any]) -> None:
+    """Make the executed copy ``target`` show its parameters once, for the published page.
+
+    papermill keeps the source ``parameters`` cell (the notebook's defaults) and adds an
+    ``injected-parameters`` cell (the values used); a page would show both. Both are tagged
+    ``remove-cell`` (Jupyter Book drops such cells; the notebook still holds them) and a
+    markdown cell with :func:`parameters_table` follows them. The source notebook is untouched.
+    """
+    import nbformat
+
+    nb = nbformat.read(str(target), as_version=4)
+    cells = [c for c in nb.cells if PARAMETERS_TABLE_TAG not in c.metadata.get("tags", [])]
+    marked = [i for i, c in enumerate(cells)
+              if {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))]
+    if not marked:
+        return
+    for i in marked:
+        tags = cells[i].metadata.setdefault("tags", [])
+        if "remove-cell" not in tags:
+            tags.append("remove-cell")
+    table = nbformat.v4.new_markdown_cell(parameters_table(source, parameters))
+    table.metadata["tags"] = [PARAMETERS_TABLE_TAG]
+    cells.insert(max(marked) + 1, table)
+    nb.cells = cells
+    nbformat.write(nb, str(target))
 
 
 def _source_cell(source: Path, err: Any) -> str:
@@ -146,7 +210,7 @@ def stage_book(root: Path, stage: Path) -> None:
 
 
 def build_book(stage: Path, output: Path) -> Path:
-    """Build the HTML book from ``stage`` into ``output/_build/html``, warnings as errors."""
+    """Build the HTML book from ``stage`` into ``output/html``, warnings as errors."""
     exe = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(stage),
            "--path-output", str(output), "-W", "-n", "--keep-going", "--all"]
@@ -155,37 +219,64 @@ def build_book(stage: Path, output: Path) -> Path:
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
         raise ReportError(f"the book build failed (exit {result.returncode}):\n{tail}\n"
                           f"(sources in {stage})")
-    index = output / "_build" / "html" / "index.html"
-    if not index.is_file():
-        raise ReportError(f"the book build produced no {index}")
-    return index
+    built = output / "_build" / "html"
+    if not (built / "index.html").is_file():
+        raise ReportError(f"the book build produced no {built / 'index.html'}")
+    html = output / "html"
+    shutil.rmtree(html, ignore_errors=True)
+    built.rename(html)
+    shutil.rmtree(output / "_build", ignore_errors=True)
+    return html / "index.html"
+
+
+def build_dir(profile_name: str, root: str | os.PathLike | None = None) -> Path:
+    """Where a profile's run goes: ``$UNER_BUILD/<profile>`` or ``_build/<profile>`` of the
+    project, holding ``executed/`` (the executed notebooks), ``html/`` (the book),
+    ``run.json`` (seconds per notebook) and ``manifest.json`` (:mod:`unerlib.runs`)."""
+    return Path(os.environ.get(BUILD_ENV) or project_root(root) / "_build").resolve() / profile_name
 
 
 def run_report(profile_name: str, root: str | os.PathLike | None = None,
                only: list[str] | None = None, build: bool = True) -> Path:
     """Execute the notebooks of ``_toc.yml`` under a profile, then build the book.
 
-    Returns the path of ``_build/html/index.html``. ``only`` limits execution to the
-    given notebook stems (the others keep their last executed copy).
+    Everything goes to :func:`build_dir` (one folder per profile, so two profiles can run at
+    once). Returns the path of ``html/index.html`` there. ``only`` limits execution to the
+    given notebook stems (the others keep their last executed copy, and the run manifest
+    its records).
     """
     base = project_root(root)
     profile = load_profile(profile_name, base)
     os.environ[DATA_ENV] = str(data_dir())  # absolute, for kernels started elsewhere
-    stage = base / "_build" / "executed"
-    timings: dict[str, float] = {}
-    log = base / "artifacts" / "runs" / f"{profile_name}.json"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    for nb in toc_notebooks(base):
-        if only and nb.stem not in only:
-            continue
-        params = notebook_parameters(profile, base / nb)
-        print(f"[uner report] {nb} ({profile_name}) {json.dumps(params)}", flush=True)
-        start = time.perf_counter()
-        execute_notebook(base / nb, stage / nb, params, base)
-        timings[str(nb)] = round(time.perf_counter() - start, 1)
-        # written after every notebook, so a later chapter (and a dead run) shows the times so far
-        log.write_text(json.dumps({"profile": profile_name, "seconds": timings}, indent=1))
+    out = build_dir(profile_name, base)
+    stage = out / "executed"
+    log = out / "run.json"
+    out.mkdir(parents=True, exist_ok=True)
+    # the run manifest (unerlib.runs): what each chapter built, for the chapters after it;
+    # a fresh one per run, kept when only some notebooks are rerun
+    manifest = out / "manifest.json"
+    timings: dict[str, float] = json.loads(log.read_text()).get("seconds", {}) if only and log.is_file() else {}
+    if not only:
+        manifest.unlink(missing_ok=True)
+    previous = os.environ.get(RUN_ENV)
+    os.environ[RUN_ENV] = str(manifest)  # the kernels papermill starts inherit it
+    try:
+        for nb in toc_notebooks(base):
+            if only and nb.stem not in only:
+                continue
+            params = notebook_parameters(profile, base / nb)
+            print(f"[uner report] {nb} ({profile_name}) {json.dumps(params)}", flush=True)
+            start = time.perf_counter()
+            execute_notebook(base / nb, stage / nb, params, base)
+            timings[str(nb)] = round(time.perf_counter() - start, 1)
+            # written after every notebook, so a later chapter (and a dead run) shows the times so far
+            log.write_text(json.dumps({"profile": profile_name, "seconds": timings}, indent=1))
+    finally:
+        if previous is None:
+            os.environ.pop(RUN_ENV, None)
+        else:
+            os.environ[RUN_ENV] = previous
     if not build:
         return stage
     stage_book(base, stage)
-    return build_book(stage, base)
+    return build_book(stage, out)

@@ -60,6 +60,18 @@ def plot_loss(curve, title: str = "Training loss (answer tokens only)"):
     return fig
 
 
+def error_bars(sub, keys, value: str = "f1"):
+    """``yerr`` for bars of ``sub`` (indexed by ``keys``): the distances from ``value`` to
+    ``{value}_low`` and ``{value}_high``, or None when the table has no interval."""
+    import numpy as np
+
+    if f"{value}_low" not in sub.columns:
+        return None
+    rows = [(sub[value][k] - sub[f"{value}_low"][k], sub[f"{value}_high"][k] - sub[value][k])
+            if k in sub.index else (np.nan, np.nan) for k in keys]
+    return np.clip(np.array(rows, dtype=float).T, 0, None)
+
+
 def plot_scores(table, value: str = "f1", group: str = "dataset", hue: str = "system",
                 title: str = "Zero-shot F1 (official metric)", ylabel: str = "F1 (%)"):
     """Grouped bars: one group per dataset (or domain), one bar per system."""
@@ -73,20 +85,22 @@ def plot_scores(table, value: str = "f1", group: str = "dataset", hue: str = "sy
     for k, system in enumerate(systems):
         sub = table[table[hue] == system].set_index(group)
         vals = [float(sub[value].get(g, np.nan)) if g in sub.index else np.nan for g in groups]
-        ax.bar(x + k * width - 0.4 + width / 2, vals, width, label=system)
+        ax.bar(x + k * width - 0.4 + width / 2, vals, width, label=system,
+               yerr=error_bars(sub, groups, value), capsize=2, error_kw={"elinewidth": 0.8})
     ax.set_xticks(x)
     ax.set_xticklabels(groups, rotation=30, ha="right")
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel(ylabel + (" with 95% intervals" if f"{value}_low" in table.columns else ""))
     ax.set_title(title)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
 
-def plot_ablation(ours, paper, title: str = "Negative sampling: zero-shot F1 by strategy"):
+def plot_ablation(ours, paper, title: str = "Negative sampling: zero-shot F1 by strategy", intervals=None):
     """Two panels of grouped bars (one group per set plus the average, one bar per
     strategy): the paper's UniNER-7B rows and ours. Both tables: index strategy, columns the
-    paper's set names and ``Avg``."""
+    paper's set names and ``Avg``. ``intervals`` (columns strategy, column, low, high) adds
+    95% error bars to ours."""
     import numpy as np
 
     columns = list(paper.columns)
@@ -96,7 +110,13 @@ def plot_ablation(ours, paper, title: str = "Negative sampling: zero-shot F1 by 
         width = 0.8 / max(len(strategies), 1)
         x = np.arange(len(columns))
         for k, strategy in enumerate(strategies):
-            ax.bar(x + k * width - 0.4 + width / 2, [table.loc[strategy, c] for c in columns], width, label=strategy)
+            vals = [table.loc[strategy, c] for c in columns]
+            yerr = None
+            if intervals is not None and name == "ours":
+                iv = intervals[intervals.strategy == strategy].set_index("column")
+                yerr = np.clip(np.array([(v - iv["low"][c], iv["high"][c] - v) for v, c in zip(vals, columns)]).T, 0, None)
+            ax.bar(x + k * width - 0.4 + width / 2, vals, width, label=strategy, yerr=yerr, capsize=2,
+                   error_kw={"elinewidth": 0.8})
         ax.set_xticks(x)
         ax.set_xticklabels(columns, rotation=30, ha="right")
         ax.set_title(name)
@@ -110,10 +130,14 @@ def plot_ablation(ours, paper, title: str = "Negative sampling: zero-shot F1 by 
 
 def plot_summary(summary, references: dict[str, float] | None = None,
                  title: str = "Seven-set average F1 of every student on record"):
-    """Horizontal bars of ``Avg`` per student, with published averages as dashed lines."""
+    """Horizontal bars of ``Avg`` per student (with its 95% interval where the summary has
+    ``Avg low``/``Avg high``), with published averages as dashed lines."""
     fig, ax = plt.subplots(figsize=(8, max(2.5, 0.45 * len(summary) + 1.5)))
     labels = [f"{s} (limit {lim})" for s, lim in zip(summary["student"], summary["limit"])]
-    ax.barh(labels, summary["Avg"], color="tab:blue")
+    xerr = None
+    if "Avg low" in summary.columns and summary["Avg low"].notna().all():
+        xerr = [(summary["Avg"] - summary["Avg low"]).clip(lower=0), (summary["Avg high"] - summary["Avg"]).clip(lower=0)]
+    ax.barh(labels, summary["Avg"], color="tab:blue", xerr=xerr, capsize=3)
     for k, (name, value) in enumerate((references or {}).items()):
         ax.axvline(value, linestyle="--", color=f"C{k + 1}", label=f"{name} {value:.1f}")
     ax.set_xlabel("average F1 over the seven zero-shot sets (%)")
@@ -152,7 +176,8 @@ def plot_domain_scores(domains, value: str = "f1", title: str = "Zero-shot F1 by
     for k, system in enumerate(systems):
         sub = domains[domains["system"] == system].set_index("domain")
         vals = [float(sub[value][g]) if g in sub.index else np.nan for g in groups]
-        ax.bar(x + k * width - 0.4 + width / 2, vals, width, label=system)
+        ax.bar(x + k * width - 0.4 + width / 2, vals, width, label=system,
+               yerr=error_bars(sub, groups, value), capsize=2, error_kw={"elinewidth": 0.8})
     has = domains.groupby("domain", sort=False)["has data"].any()
     top = np.nanmax(domains[value].to_numpy(dtype=float)) if domains[value].notna().any() else 0.0
     for i, g in enumerate(groups):
@@ -184,5 +209,21 @@ def plot_entity_counts(entities, types, title: str = "Entities found per type"):
     ax.set_title(title)
     ax.set_xlim(0, max(values + [1]) + 0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.tight_layout()
+    return fig
+
+
+def plot_scaling(table, title: str = "Seven-set average F1 against teacher passages"):
+    """Average F1 with its 95% interval against the number of teacher passages (log x)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.errorbar(table["passages"], table["avg"], yerr=[(table["avg"] - table["low"]).clip(lower=0),
+                                                       (table["high"] - table["avg"]).clip(lower=0)],
+                marker="o", capsize=4)
+    ax.set_xscale("log")
+    ax.set_xticks(list(table["passages"]))
+    ax.set_xticklabels([str(p) for p in table["passages"]])
+    ax.set_xlabel("teacher passages (log scale)")
+    ax.set_ylabel("average F1 over the seven sets (%), 95% interval")
+    ax.set_title(title)
     fig.tight_layout()
     return fig

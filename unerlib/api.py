@@ -1,0 +1,444 @@
+"""The Python API in one import::
+
+    from unerlib import UniNER
+
+    ner = UniNER.load()                      # or UniNER.load(model=..., adapter="path/to/adapter")
+    ner.predict_entities("Barack Obama visited Paris.", ["person", "location"])
+    # [{'start': 0, 'end': 12, 'text': 'Barack Obama', 'label': 'person'},
+    #  {'start': 21, 'end': 26, 'text': 'Paris', 'label': 'location'}]
+
+A text of any length is cut into windows of at most ``window_tokens`` tokens (at spaces
+where possible) that overlap by ``overlap_tokens`` tokens; every window is asked every
+label with the fast batched predictor (:func:`unerlib.inference.predict`); each entity
+string the model names is located in its window (every occurrence, exact matches first,
+else case-insensitive ones), shifted to the offsets of the whole text, and spans found by
+two windows are kept once. Nothing is truncated. A span cut by a window edge (e.g. "Barack"
+at the very end of a window that stops before "Obama") is dropped when a neighbouring
+window sees the same place away from its edges, since that window's answer is the one that
+saw the whole context. Entity strings that do not occur in the text are dropped: every
+returned span satisfies ``text[span["start"]:span["end"]] == span["text"]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from .data import DataError
+from .inference import Question, entity_offsets
+
+#: The model :meth:`UniNER.load` uses when none is given: the embedded SmolLM2-135M student.
+DEFAULT_MODEL = "smollm2-135m"
+
+#: ``answer(questions) -> one list of entity strings per question`` (the model's side).
+AnswerFn = Callable[[Sequence[Question]], list[list[str]]]
+#: ``token_spans(text) -> [(start, end), ...]``: character spans of the text's tokens.
+TokenSpansFn = Callable[[str], list[tuple[int, int]]]
+
+
+@dataclass(frozen=True)
+class Window:
+    """One window of a text: its characters ``text[start:end]``, and whether each of its
+    two edges is a cut inside the text (rather than the text's own start or end)."""
+
+    start: int
+    end: int
+    cut_left: bool
+    cut_right: bool
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """Whitespace-separated words as character spans (the token counter of tests and stubs)."""
+    return [m.span() for m in re.finditer(r"\S+", text)]
+
+
+def tokenizer_spans(tokenizer) -> TokenSpansFn:
+    """Character spans of a tokenizer's tokens (offset mapping of a fast tokenizer; a slow
+    one counts the tokens of each word and spreads them over the word)."""
+
+    def spans(text: str) -> list[tuple[int, int]]:
+        if getattr(tokenizer, "is_fast", False):
+            enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+            return [(int(s), int(e)) for s, e in enc["offset_mapping"] if e > s]
+        out: list[tuple[int, int]] = []
+        for s, e in word_spans(text):
+            n = max(1, len(tokenizer(" " + text[s:e], add_special_tokens=False)["input_ids"]))
+            step = (e - s) / n
+            cuts = [s + round(k * step) for k in range(n)] + [e]
+            out.extend((a, b) for a, b in zip(cuts, cuts[1:]) if b > a)
+        return out
+
+    return spans
+
+
+def make_windows(text: str, token_spans: Sequence[tuple[int, int]], window_tokens: int,
+                 overlap_tokens: int) -> list[Window]:
+    """Overlapping windows covering every token of ``text``.
+
+    Each window holds at most ``window_tokens`` tokens; it ends before a token that starts
+    a word when one lies in its second half, else at a token boundary (a very long word is
+    cut). The next window starts ``overlap_tokens`` tokens before the previous one's end
+    (moved forward to a word start when one is near), so an entity shorter than the
+    overlap that a cut splits lies whole inside the next window.
+    """
+    if window_tokens < 1:
+        raise ValueError(f"window_tokens must be positive, got {window_tokens}")
+    if not 0 <= overlap_tokens < window_tokens:
+        raise ValueError(f"overlap_tokens must be in [0, window_tokens), got {overlap_tokens}")
+    toks = list(token_spans)
+    n = len(toks)
+    if n == 0:
+        return []
+
+    def word_start(k: int) -> bool:
+        s = toks[k][0]
+        return k == 0 or text[s].isspace() or text[s - 1].isspace()
+
+    windows: list[Window] = []
+    i = 0
+    while True:
+        j = min(i + window_tokens, n)
+        if j < n:  # cut before a word start in the window's second half, if there is one
+            for k in range(j, i + max(1, (j - i) // 2), -1):
+                if word_start(k):
+                    j = k
+                    break
+        start, end = toks[i][0], (toks[j][0] if j < n else len(text))
+        # whitespace at the edges is no part of the window
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            windows.append(Window(start, end, cut_left=i > 0, cut_right=j < n))
+        if j >= n:
+            return windows
+        nxt = max(j - overlap_tokens, i + 1)
+        hi = max(nxt, min(nxt + overlap_tokens // 2, j - 1))
+        for k in range(nxt, hi + 1):  # a word start nearby, keeping at least half the overlap
+            if word_start(k):
+                nxt = k
+                break
+        i = nxt
+
+
+def merge_window_spans(text: str, found: Iterable[tuple[Window, str, Sequence[str]]],
+                       labels: Sequence[str]) -> list[dict[str, Any]]:
+    """Spans of the whole text from (window, label, entity strings) answers.
+
+    Each entity string is located in its window (every occurrence), shifted to document
+    offsets and kept once per (start, end, label). A span touching a window's cut edge is
+    dropped when another window holds the same characters away from its own cut edges.
+    """
+    found = list(found)
+    candidates: dict[tuple[int, int, str], bool] = {}  # span -> seen away from a cut edge
+    for win, label, entities in found:
+        chunk = text[win.start:win.end]
+        for occ in entity_offsets(chunk, entities):
+            if occ["start"] is None or occ["end"] <= occ["start"]:
+                continue  # named by the model, absent from the text
+            s, e = win.start + occ["start"], win.start + occ["end"]
+            at_edge = (win.cut_left and s == win.start) or (win.cut_right and e == win.end)
+            key = (s, e, label)
+            candidates[key] = candidates.get(key, False) or not at_edge
+    windows = list(dict.fromkeys(win for win, _, _ in found))
+    order = {lab: k for k, lab in enumerate(labels)}
+    out = []
+    for (s, e, label), clean in candidates.items():
+        if not clean and any(w.start <= s and e <= w.end
+                             and not ((w.cut_left and s == w.start) or (w.cut_right and e == w.end))
+                             for w in windows):
+            continue  # a window that saw these characters whole did not name this span
+        out.append({"start": s, "end": e, "text": text[s:e], "label": label})
+    out.sort(key=lambda d: (d["start"], d["end"], order.get(d["label"], len(order))))
+    return out
+
+
+def _check_labels(labels: Sequence[str] | str) -> list[str]:
+    if isinstance(labels, str):
+        labels = [labels]
+    if labels is None or not isinstance(labels, Iterable):
+        raise ValueError(f"labels must be a list of entity types (strings), got {type(labels).__name__}")
+    out: list[str] = []
+    for lab in labels:
+        if not isinstance(lab, str):
+            raise ValueError(f"each label must be a string, got {lab!r} ({type(lab).__name__})")
+        lab = lab.strip()
+        if not lab:
+            raise ValueError("labels must not contain empty strings")
+        if lab not in out:
+            out.append(lab)
+    if not out:
+        raise ValueError("labels must not be empty: give at least one entity type, e.g. ['person']")
+    return out
+
+
+def _check_text(text: Any, where: str = "text") -> str:
+    if not isinstance(text, str):
+        raise ValueError(f"{where} must be a string, got {type(text).__name__}")
+    return text
+
+
+class UniNER:
+    """A UniversalNER-style recogniser: any entity types, spans with character offsets.
+
+    Build it with :meth:`load` (a model, optionally a LoRA adapter), :meth:`from_student`
+    (an already loaded :class:`unerlib.student.Student`), or directly from an ``answer``
+    function and a ``token_spans`` function (see :data:`AnswerFn`, :data:`TokenSpansFn`).
+    """
+
+    def __init__(self, answer: AnswerFn, token_spans: TokenSpansFn | None = None, *,
+                 window_tokens: int = 256, overlap_tokens: int = 32, student: Any = None):
+        if not 0 <= overlap_tokens < window_tokens:
+            raise ValueError(f"need 0 <= overlap_tokens < window_tokens, got {overlap_tokens}, {window_tokens}")
+        self.answer = answer
+        self.token_spans = token_spans or word_spans
+        self.window_tokens = window_tokens
+        self.overlap_tokens = overlap_tokens
+        self.student = student
+
+    @classmethod
+    def load(cls, model: str | None = None, adapter: str | None = None, *, device: str | None = None,
+             dtype: str = "auto", max_new_tokens: int = 64, window_tokens: int = 256,
+             overlap_tokens: int = 32) -> "UniNER":
+        """Load a student: ``model`` is the embedded default (:data:`DEFAULT_MODEL`), a local
+        folder, a ``.gguf`` file or a Hugging Face id; ``adapter`` a LoRA adapter folder."""
+        from .student import load_student
+
+        student = load_student(model or DEFAULT_MODEL, adapter, dtype=dtype, device=device)
+        return cls.from_student(student, max_new_tokens=max_new_tokens, window_tokens=window_tokens,
+                                overlap_tokens=overlap_tokens)
+
+    @classmethod
+    def from_student(cls, student, *, max_new_tokens: int = 64, window_tokens: int = 256,
+                     overlap_tokens: int = 32) -> "UniNER":
+        """Wrap a loaded student; questions go to the fast batched predictor."""
+        from .inference import predict
+        from .instructions import encode_prefix
+
+        # the windows already fit; the predictor must not split them again
+        budget = window_tokens + len(encode_prefix(student.tokenizer, "")) + 64
+
+        def answer(questions: Sequence[Question], progress: bool = False) -> list[list[str]]:
+            preds, _ = predict(student, questions, max_new_tokens=max_new_tokens,
+                               max_passage_tokens=budget, progress=progress)
+            return [p.entities for p in preds]
+
+        return cls(answer, tokenizer_spans(student.tokenizer), window_tokens=window_tokens,
+                   overlap_tokens=overlap_tokens, student=student)
+
+    def windows(self, text: str) -> list[Window]:
+        """The windows :meth:`predict_entities` asks about ``text``."""
+        return make_windows(text, self.token_spans(text), self.window_tokens, self.overlap_tokens)
+
+    def predict_entities(self, text: str, labels: Sequence[str] | str,
+                         progress: bool = False) -> list[dict[str, Any]]:
+        """Entities of the given types in ``text``: ``{"start", "end", "text", "label"}``
+        dicts with character offsets, sorted by position."""
+        return self.batch_predict_entities([_check_text(text)], labels, progress=progress)[0]
+
+    def batch_predict_entities(self, texts: Sequence[str], labels: Sequence[str] | str,
+                               progress: bool = True) -> list[list[dict[str, Any]]]:
+        """:meth:`predict_entities` for many texts: every window of every text is asked
+        in one call of the batched predictor (with a progress bar unless ``progress=False``)."""
+        if isinstance(texts, str):
+            raise ValueError("texts must be a list of strings; for one text use predict_entities")
+        texts = [_check_text(t, f"texts[{k}]") for k, t in enumerate(texts)]
+        labels = _check_labels(labels)
+        questions: list[Question] = []
+        owners: list[tuple[int, Window, str]] = []
+        for t, text in enumerate(texts):
+            for w, win in enumerate(self.windows(text)):
+                chunk = text[win.start:win.end]
+                for label in labels:
+                    questions.append(Question(f"{t}:{w}:{label}", chunk, label))
+                    owners.append((t, win, label))
+        answers = self._ask(questions, progress) if questions else []
+        if len(answers) != len(questions):
+            raise RuntimeError(f"the answer function returned {len(answers)} answers for {len(questions)} questions")
+        per_text: list[list[tuple[Window, str, Sequence[str]]]] = [[] for _ in texts]
+        for (t, win, label), ents in zip(owners, answers):
+            per_text[t].append((win, label, ents))
+        return [merge_window_spans(text, found, labels) for text, found in zip(texts, per_text)]
+
+    def _ask(self, questions: Sequence[Question], progress: bool) -> list[list[str]]:
+        import inspect
+
+        try:
+            takes_progress = "progress" in inspect.signature(self.answer).parameters
+        except (TypeError, ValueError):
+            takes_progress = False
+        answers = self.answer(questions, progress=progress) if takes_progress else self.answer(questions)
+        return [list(a) for a in answers]
+
+    def __repr__(self) -> str:
+        name = getattr(self.student, "name", None) or getattr(self.answer, "__name__", "answer function")
+        adapter = getattr(self.student, "adapter", None)
+        return (f"UniNER({name!r}{', adapter=' + repr(adapter) if adapter else ''}, "
+                f"window_tokens={self.window_tokens}, overlap_tokens={self.overlap_tokens})")
+
+
+# --------------------------------------------------------------------------- files in, files out
+
+INPUT_FORMATS = {".txt": "txt", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def input_format(path: str | os.PathLike) -> str:
+    """``txt`` (one text per line) or ``jsonl`` (``{"text": ..., "id": ...}`` per line), by suffix."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in INPUT_FORMATS:
+        raise DataError(f"--input {path}: unknown format {suffix or '(no suffix)'!r}; use a .txt file "
+                        f"(one text per line) or a .jsonl file ({{\"text\": ..., \"id\": ...}} per line)")
+    return INPUT_FORMATS[suffix]
+
+
+def check_input(path: str | os.PathLike) -> str:
+    """The format of an input file that exists and is readable (else :class:`DataError`)."""
+    fmt = input_format(path)
+    if not Path(path).is_file():
+        raise DataError(f"--input {path}: no such file")
+    return fmt
+
+
+def read_input(path: str | os.PathLike) -> Iterator[tuple[int, Any, str | None, str | None]]:
+    """``(line number, id, text, error)`` for every line of an input file (numbered from 1).
+
+    A bad line (not UTF-8, not JSON, no string ``"text"``, empty text) comes with
+    ``text=None`` and the reason in ``error``. Blank lines of a ``.txt`` file are skipped
+    silently (no text, no error: they separate paragraphs).
+    """
+    fmt = input_format(path)
+    try:
+        fh = open(path, "rb")
+    except OSError as err:
+        raise DataError(f"cannot read --input {path}: {err.strerror or err}") from None
+    with fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as err:
+                yield number, None, None, f"not UTF-8 ({err.reason} at byte {err.start})"
+                continue
+            if fmt == "txt":
+                if line.strip():
+                    yield number, None, line, None
+                continue
+            if not line.strip():
+                yield number, None, None, "blank line (expected a JSON object)"
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError as err:
+                yield number, None, None, f"not JSON ({err})"
+                continue
+            if not isinstance(obj, dict):
+                yield number, None, None, f"expected a JSON object with a \"text\" field, got {type(obj).__name__}"
+                continue
+            text, ident = obj.get("text"), obj.get("id")
+            if not isinstance(text, str):
+                reason = "no \"text\" field" if "text" not in obj else f"\"text\" is {type(text).__name__}, not a string"
+                yield number, ident, None, reason
+            elif not text.strip():
+                yield number, ident, None, "empty \"text\""
+            else:
+                yield number, ident, text, None
+
+
+def finished_lines(out: str | os.PathLike) -> dict[int, Any]:
+    """Input line numbers (with their ids) already written to ``out``. A last line left
+    half-written by an interrupted run is cut off, so that it is redone."""
+    path = Path(out)
+    if not path.is_file():
+        return {}
+    data = path.read_bytes()
+    done: dict[int, Any] = {}
+    good = 0  # bytes of complete, readable lines
+    for raw in data.splitlines(keepends=True):
+        try:
+            rec = json.loads(raw.decode("utf-8"))
+            line = rec["line"]
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            rec = None
+        if rec is None or not raw.endswith(b"\n"):
+            if good + len(raw) == len(data):  # the interrupted last line
+                break
+            raise DataError(f"--out {path}: line {len(done) + 1} is not a record of uner predict; "
+                            f"choose another --out or remove that file")
+        done[int(line)] = rec.get("id")
+        good += len(raw)
+    if good < len(data):
+        with open(path, "r+b") as fh:
+            fh.truncate(good)
+    return done
+
+
+def predict_file(ner: "UniNER", input: str | os.PathLike, out: str | os.PathLike, labels: Sequence[str],
+                 batch_lines: int = 32, progress: bool = True,
+                 on_bad_line: Callable[[int, str], None] | None = None) -> dict[str, Any]:
+    """Entities of every line of ``input`` appended to ``out`` as JSON lines
+    ``{"line", "id"?, "entities": [{"start", "end", "text", "label"}, ...]}``, flushed line
+    by line, ``batch_lines`` lines at a time through :meth:`UniNER.batch_predict_entities`.
+
+    Lines already in ``out`` (by line number) are not redone, so an interrupted run
+    resumes. A bad line is reported through ``on_bad_line(line_number, reason)`` and
+    skipped. Returns counts: ``lines``, ``written``, ``already_done``, ``skipped``.
+    """
+    from tqdm.auto import tqdm
+
+    labels = _check_labels(labels)
+    if batch_lines < 1:
+        raise ValueError(f"batch_lines must be positive, got {batch_lines}")
+    check_input(input)
+    if Path(out).expanduser().resolve() == Path(input).expanduser().resolve():
+        raise DataError("--out must not be the --input file")
+    done = finished_lines(out)
+    with open(input, "rb") as fh:
+        total = sum(1 for _ in fh)
+    counts = {"lines": total, "written": 0, "already_done": 0, "skipped": 0}
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    bar = tqdm(total=total, desc="predicting", unit="line", disable=not progress)
+    with open(out, "a", encoding="utf-8") as sink:
+        pending: list[tuple[int, Any, str]] = []
+
+        def flush() -> None:
+            if not pending:
+                return
+            results = ner.batch_predict_entities([t for _, _, t in pending], labels, progress=False)
+            for (number, ident, _), spans in zip(pending, results):
+                rec: dict[str, Any] = {"line": number}
+                if ident is not None:
+                    rec["id"] = ident
+                rec["entities"] = spans
+                sink.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                sink.flush()
+                counts["written"] += 1
+            bar.update(len(pending))
+            pending.clear()
+
+        for number, ident, text, error in read_input(input):
+            if number in done:
+                if done[number] != ident:
+                    raise DataError(f"--out {out} holds line {number} with id {done[number]!r} but the input's "
+                                    f"line {number} has id {ident!r}: it belongs to another input; use a new --out")
+                counts["already_done"] += 1
+                bar.update(1)
+                continue
+            if error is not None:
+                counts["skipped"] += 1
+                if on_bad_line is not None:
+                    on_bad_line(number, error)
+                bar.update(1)
+                continue
+            if text is None:  # a blank line of a .txt file
+                bar.update(1)
+                continue
+            pending.append((number, ident, text))
+            if len(pending) >= batch_lines:
+                flush()
+        flush()
+    bar.close()
+    return counts

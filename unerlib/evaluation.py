@@ -1,0 +1,340 @@
+"""The zero-shot evaluation stage: a student's answers on whole sets, scored with the
+official metric and the span metric, each F1 with its 95% bootstrap interval.
+
+Each (student, set, sentence limit, answer cap) is one artifact under
+``artifacts/evaluations/``: ``predictions.jsonl`` (one line per question, with why its
+answer stopped) and ``metrics.json`` (scores, per-type scores, answer counts, and the
+per-sentence counts that the intervals resample). Answers are written in chunks of
+passages, so a run that dies keeps what it answered and the next run goes on from there.
+An evaluation of the first N sentences is cut from a finished one of more sentences of
+the same student when there is one (the answers do not depend on what else is asked).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .artifacts import (artifact_dir, artifact_label, artifacts_root, building, is_done, keyed_params, mark_done,
+                        write_json_atomic)
+from .registry import ZERO_SHOT
+from .runs import record
+from .stats import DEFAULT_RESAMPLES, Estimate, bootstrap_f1, bootstrap_mean, paired_difference
+from .student import EMBEDDED
+
+#: passages answered between two appends to the partial predictions file
+CHUNK_PASSAGES = 40
+
+
+def evaluation_params(model: str, adapter: str | os.PathLike | None, data: str, limit: int | None,
+                      max_new_tokens: int, stop_loops: bool = True, quantize: str = "") -> dict[str, Any]:
+    """The parameters that key an evaluation (the adapter by its artifact label)."""
+    return {"model": model, "adapter": artifact_label(adapter) if adapter else None, "data": data,
+            "limit": limit or None, "max_new_tokens": max_new_tokens, "stop_loops": stop_loops, "quantize": quantize}
+
+
+def evaluate_sets(model: str = EMBEDDED, adapter: str | os.PathLike | None = None,
+                  sets: Sequence[str] = ZERO_SHOT, limit: int | None = 50, max_new_tokens: int = 256,
+                  progress: bool = True, root: str | os.PathLike | None = None,
+                  data_root: str | os.PathLike | None = None, stop_loops: bool = True, quantize: str = ""):
+    """Zero-shot scores per set (cached); a DataFrame with one row per set.
+
+    Columns: ``precision``/``recall``/``f1`` (official string metric) with ``f1_low``/
+    ``f1_high`` (95% bootstrap interval over sentences), the same for ``span_`` (exact span
+    metric, :func:`unerlib.metrics.span_score`), ``sentences``, ``questions``, the answer
+    counts of :func:`unerlib.inference.answer_health` (``parse_failures``, ``cap_hits``,
+    ``loop_stops``, ``empty``, ``gold_empty``), ``key`` (the artifact) and
+    ``predictions`` (its predictions file). ``quantize="int8"`` answers with the int8
+    dynamic quantization of the student (:func:`unerlib.student.quantize_int8`).
+    """
+    import pandas as pd
+
+    loaded: list[Any] = []
+
+    def student():
+        if not loaded:
+            from .student import load_student
+            loaded.append(load_student(model, str(adapter) if adapter else None, quantize=quantize))
+        return loaded[0]
+
+    rows, keys = [], {}
+    for name in sets:
+        params = evaluation_params(model, adapter, name, limit, max_new_tokens, stop_loops, quantize)
+        folder = artifact_dir("evaluations", params, root)
+        keys[folder.name] = params
+        if not is_done(folder):
+            with building(folder):
+                if not is_done(folder):
+                    if not _cut_from_larger(params, folder, data_root, root):
+                        _answer(student, params, folder, progress, data_root)
+                    write_json_atomic(folder / "metrics.json", score_predictions(name, folder / "predictions.jsonl",
+                                                                                 limit, data_root), indent=1)
+                    mark_done(folder)
+        rows.append(_row(name, folder))
+    record("evaluations", **keys)  # this run used them (the results summary reads them back)
+    return pd.DataFrame(rows)
+
+
+def _answer(student, params: dict[str, Any], folder: Path, progress: bool, data_root) -> None:
+    """Answer the set's questions in chunks of passages, appending each chunk to
+    ``predictions.partial.jsonl``; questions found there already are not asked again.
+    ``student()`` loads the student (only when a question is left to ask)."""
+    from tqdm.auto import tqdm
+
+    from .inference import group_by_passage, load_questions, predict
+
+    questions = load_questions(params["data"], params["limit"], data_root)
+    partial = folder / "predictions.partial.jsonl"
+    done = _read_lines(partial)
+    todo = [q for q in questions if q.id not in done]
+    groups = group_by_passage(todo)
+    bar = tqdm(total=len(questions), initial=len(questions) - len(todo), unit="q", disable=not progress,
+               desc=f"{params['data']} ({'tuned' if params['adapter'] else 'untuned'})")
+    with open(partial, "a", encoding="utf-8") as fh:
+        for start in range(0, len(groups), CHUNK_PASSAGES):
+            chunk = [todo[i] for _, idx in groups[start:start + CHUNK_PASSAGES] for i in idx]
+            preds, _ = predict(student(), chunk, max_new_tokens=params["max_new_tokens"], progress=False,
+                               stop_loops=params["stop_loops"])
+            for p in preds:
+                fh.write(json.dumps({"id": p.id, "type": p.type, "prediction": p.raw, "stop": p.stop,
+                                     "cap_hit": p.stop == "cap"}, ensure_ascii=False) + "\n")
+            fh.flush()
+            bar.update(len(chunk))
+    bar.close()
+    lines = _read_lines(partial)
+    _write_lines(folder / "predictions.jsonl", [lines[q.id] for q in questions])
+    partial.unlink()
+
+
+def _read_lines(path: Path) -> dict[str, dict[str, Any]]:
+    """``{id: line}`` of a predictions file; a half-written last line is ignored."""
+    out: dict[str, dict[str, Any]] = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            out[str(obj["id"])] = obj
+    return out
+
+
+def _write_lines(path: Path, lines: Sequence[dict[str, Any]]) -> None:
+    from .artifacts import write_text_atomic
+
+    write_text_atomic(path, "".join(json.dumps(obj, ensure_ascii=False) + "\n" for obj in lines))
+
+
+def _cut_from_larger(params: dict[str, Any], folder: Path, data_root, root) -> bool:
+    """Write the predictions of ``params`` from a finished evaluation of the same student,
+    set and cap over more sentences (or all); False when there is none."""
+    from .inference import load_questions
+
+    wanted = keyed_params("evaluations", params)
+    best: Path | None = None
+    for other in (artifacts_root(root) / "evaluations").glob("*/params.json"):
+        theirs = json.loads(other.read_text())
+        if other.parent == folder or not is_done(other.parent):
+            continue
+        same = all(theirs.get(k) == v for k, v in wanted.items() if k != "limit")
+        if same and wanted["limit"] and (not theirs.get("limit") or theirs["limit"] > wanted["limit"]):
+            best = other.parent
+            break
+    if best is None:
+        return False
+    lines = _read_lines(best / "predictions.jsonl")
+    questions = load_questions(params["data"], params["limit"], data_root)
+    if any(q.id not in lines for q in questions):
+        return False
+    _write_lines(folder / "predictions.jsonl", [lines[q.id] for q in questions])
+    (folder / "source.json").write_text(json.dumps({"cut_from": artifact_label(best, root)}))
+    return True
+
+
+def score_predictions(data: str, predictions: str | os.PathLike, limit: int | None = None,
+                      root: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Everything ``metrics.json`` holds for a predictions file of ``data``'s first
+    ``limit`` sentences: the official metric with ``by_type``, ``answers`` (counts), the span
+    metric (``span``), per-sentence counts of both metrics and the F1 intervals."""
+    from .data import DataError
+    from .inference import answer_health, load_questions
+    from .metrics import score, score_by_type, span_score
+    from .stats import sentence_counts
+
+    questions = load_questions(data, limit, root)
+    lines = _read_lines(Path(predictions))
+    missing = [q.id for q in questions if q.id not in lines]
+    if missing:
+        raise DataError(f"{predictions}: no prediction for {len(missing)} of {len(questions)} questions "
+                        f"of {data!r} (first: {missing[0]!r})")
+    raws = [lines[q.id]["prediction"] for q in questions]
+    golds = [q.gold or "[]" for q in questions]
+    passages = [q.passage for q in questions]
+    types = [q.type for q in questions]
+    result: dict[str, Any] = score(raws, golds)
+    result["by_type"] = score_by_type(raws, golds, types)
+    result["answers"] = answer_health(raws, [lines[q.id].get("stop", "end") for q in questions], golds)
+    result["span"] = span_score(passages, types, raws, golds)
+    counts = sentence_counts(passages, raws, golds)
+    by_passage: dict[str, list[int]] = {}
+    for i, p in enumerate(passages):
+        by_passage.setdefault(p, []).append(i)
+    span_counts = np.array([[s["n_correct"], s["n_pred"], s["n_gold"]] for s in
+                            (span_score(*[[col[i] for i in idx] for col in (passages, types, raws, golds)])
+                             for idx in by_passage.values())], dtype=np.int64).reshape(-1, 3)
+    result["sentence_counts"] = counts.tolist()
+    result["span_sentence_counts"] = span_counts.tolist()
+    result["f1_interval"] = bootstrap_f1(counts).as_dict()
+    result["span_f1_interval"] = bootstrap_f1(span_counts).as_dict()
+    result["sentences"] = len(counts)
+    return result
+
+
+def _row(name: str, folder: Path) -> dict[str, Any]:
+    m = json.loads((folder / "metrics.json").read_text())
+    span, f1i, sf1i = m["span"], m["f1_interval"], m["span_f1_interval"]
+    answers = m["answers"]
+    return {"dataset": name, "precision": 100 * m["precision"], "recall": 100 * m["recall"],
+            "f1": 100 * m["f1"], "f1_low": f1i["low"], "f1_high": f1i["high"],
+            "span_precision": 100 * span["precision"], "span_recall": 100 * span["recall"],
+            "span_f1": 100 * span["f1"], "span_f1_low": sf1i["low"], "span_f1_high": sf1i["high"],
+            "sentences": m["sentences"], "questions": m["n"],
+            **{k: answers.get(k, 0) for k in ("parse_failures", "cap_hits", "loop_stops", "empty", "gold_empty")},
+            "key": folder.name, "predictions": str(folder / "predictions.jsonl")}
+
+
+# --------------------------------------------------------------------------- intervals over rows
+
+
+def count_sets(scores, metric: str = "f1") -> list[np.ndarray]:
+    """The per-sentence counts of each row of :func:`evaluate_sets` output (``metric``
+    ``f1`` or ``span_f1``), read from its ``metrics.json``."""
+    field = {"f1": "sentence_counts", "span_f1": "span_sentence_counts"}[metric]
+    out = []
+    for path in scores["predictions"]:
+        m = json.loads((Path(path).parent / "metrics.json").read_text())
+        out.append(np.array(m[field], dtype=np.int64).reshape(-1, 3))
+    return out
+
+
+def average_interval(scores, metric: str = "f1", n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> Estimate:
+    """The mean F1 over the rows' sets with its bootstrap interval (sets resampled one by one)."""
+    return bootstrap_mean(count_sets(scores, metric), n_resamples, seed)
+
+
+def paired(scores_a, scores_b, metric: str = "f1", n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> Estimate:
+    """Mean F1 of system a minus system b over the sets both scored, paired bootstrap over
+    sentences (both systems answered the same questions)."""
+    b = scores_b.set_index("dataset")
+    a = scores_a[scores_a["dataset"].isin(b.index)]
+    if a.empty:
+        raise ValueError("the two systems share no dataset")
+    return paired_difference(count_sets(a, metric), count_sets(b.loc[list(a["dataset"])].reset_index(), metric),
+                             n_resamples, seed)
+
+
+def paired_by_set(scores_a, scores_b, metric: str = "f1", n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0):
+    """One paired difference (a minus b) per shared dataset: dataset, diff, low, high."""
+    import pandas as pd
+
+    rows = []
+    b = scores_b.set_index("dataset")
+    for _, row in scores_a.iterrows():
+        if row["dataset"] in b.index:
+            est = paired(row.to_frame().T, b.loc[[row["dataset"]]].reset_index(), metric, n_resamples, seed)
+            rows.append({"dataset": row["dataset"], "diff": est.value, "low": est.low, "high": est.high})
+    return pd.DataFrame(rows, columns=["dataset", "diff", "low", "high"])
+
+
+def with_interval(value: float, low: float, high: float) -> str:
+    """``"17.1 ± 2.3"``: the value and the half-width of its interval."""
+    return str(Estimate(value, low, high))
+
+
+def interval_table(scores, metric: str = "f1", index: str = "system"):
+    """A table for reading: one row per ``index`` value (e.g. system), one column per
+    dataset and ``average``, each cell ``F1 ± half-width`` (95% bootstrap)."""
+    import pandas as pd
+
+    rows = {}
+    for key, group in scores.groupby(index, sort=False):
+        cells = {r["dataset"]: with_interval(r[metric], r[f"{metric}_low"], r[f"{metric}_high"])
+                 for _, r in group.iterrows()}
+        cells["average"] = str(average_interval(group, metric))
+        rows[key] = cells
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def answer_counts(scores, index: str = "system"):
+    """Per ``index`` value and dataset: questions, answers cut by the cap, stopped as loops,
+    parse failures, and empty answers against empty gold answers (counts and % of answers)."""
+    cols = ["questions", "cap_hits", "loop_stops", "parse_failures", "empty", "gold_empty"]
+    table = scores[[index, "dataset", *cols]].copy()
+    for c in cols[1:]:
+        table[f"{c} %"] = (100 * table[c] / table["questions"]).round(2)
+    return table.reset_index(drop=True)
+
+
+def difference_sentence(diff: Estimate, better: str, worse: str, what: str = "average F1") -> str:
+    """A paired difference in words: its value, 95% interval and whether it is resolved."""
+    from .stats import verdict
+
+    words = {"supported": f"{better} scores higher", "contradicted": f"{better} scores lower",
+             "not resolved at this size": "the difference is not resolved at this size"}[verdict(diff)]
+    return (f"{better} minus {worse}: **{diff.value:+.1f}** {what}, 95% paired bootstrap interval "
+            f"[{diff.low:+.1f}, {diff.high:+.1f}]: {words}.")
+
+
+def answers_sentence(scores, max_new_tokens: int) -> str:
+    """How many answers hit the token cap, were stopped as loops, or fail to parse."""
+    n = int(scores["questions"].sum())
+    cap, loop, bad = (int(scores[c].sum()) for c in ("cap_hits", "loop_stops", "parse_failures"))
+    share = lambda k: f"{k:,} ({100 * k / max(n, 1):.2f}%)"  # noqa: E731
+    return (f"Of {n:,} answers, {share(cap)} reached the cap of {max_new_tokens} new tokens, {share(loop)} were "
+            f"stopped as loops (one block of list items repeated three times; unclosed, such a list scores "
+            f"empty under the official parser, as it would at the cap), and {share(bad)} do not open with "
+            f"a JSON list (parse failures, scored empty; loops and cap hits among them).")
+
+
+def loop_stop_check(model: str, adapter: str | os.PathLike, data: str, limit: int, max_new_tokens: int,
+                    quantize: str = "", progress: bool = True, root: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The same questions decoded with and without the loop stop: how many answers the stop
+    ended, how many official parsed answers differ, and both official F1 scores."""
+    from .metrics import parse_official
+
+    runs = {flag: evaluate_sets(model, adapter, sets=[data], limit=limit, max_new_tokens=max_new_tokens,
+                                progress=progress, root=root, stop_loops=flag, quantize=quantize).iloc[0]
+            for flag in (True, False)}
+    answers = {flag: _read_lines(Path(row["predictions"])) for flag, row in runs.items()}
+    differ = [qid for qid, line in answers[True].items()
+              if parse_official(line["prediction"]) != parse_official(answers[False][qid]["prediction"])]
+    return {"data": data, "sentences": int(runs[True]["sentences"]), "answers": int(runs[True]["questions"]),
+            "stopped as loops": int(runs[True]["loop_stops"]), "cap hits without the stop": int(runs[False]["cap_hits"]),
+            "parsed answers that differ": len(differ), "F1 with the stop": round(float(runs[True]["f1"]), 2),
+            "F1 without": round(float(runs[False]["f1"]), 2)}
+
+
+def quantization_check(model: str, adapter: str | os.PathLike, limit: int, max_new_tokens: int,
+                       sets: Sequence[str] = ZERO_SHOT, progress: bool = True,
+                       root: str | os.PathLike | None = None):
+    """The same questions (the first ``limit`` sentences of each set) answered by the
+    float32 student and by its int8 dynamic quantization: per set both F1 scores and the
+    share of official parsed answers that differ, and the paired difference of the
+    averages (int8 minus float32) with its 95% interval."""
+    import pandas as pd
+
+    from .metrics import parse_official
+
+    runs = {q: evaluate_sets(model, adapter, sets=sets, limit=limit, max_new_tokens=max_new_tokens,
+                             progress=progress, root=root, quantize=q) for q in ("", "int8")}
+    rows = []
+    for (_, a), (_, b) in zip(runs[""].iterrows(), runs["int8"].iterrows()):
+        la, lb = _read_lines(Path(a["predictions"])), _read_lines(Path(b["predictions"]))
+        same = sum(parse_official(la[k]["prediction"]) == parse_official(lb[k]["prediction"]) for k in la)
+        rows.append({"dataset": a["dataset"], "questions": int(a["questions"]), "F1 float32": round(a["f1"], 2),
+                     "F1 int8": round(b["f1"], 2), "identical parsed answers %": round(100 * same / len(la), 1)})
+    return pd.DataFrame(rows), paired(runs["int8"], runs[""])

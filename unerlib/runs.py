@@ -1,0 +1,117 @@
+"""The run manifest: what each chapter of one report run built, so later chapters reuse it.
+
+``uner report`` points ``$UNER_RUN`` at a fresh JSON file for the run. Notebook 03 records
+its teacher data and tuned student there (with the parameters that made them); later
+chapters read them back instead of re-declaring notebook 03's parameters, and every
+chapter records the artifact keys it used, so the results summary shows this run's
+students only. A notebook opened alone (no ``$UNER_RUN``) falls back to the defaults of
+notebook 03's parameters cell.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+RUN_ENV = "UNER_RUN"
+
+#: notebook 03's parameters that make its teacher data and its student
+DATA_PARAMS = ("teacher", "teacher_model", "base_url", "n_passages", "max_passage_tokens", "seed", "student")
+TRAIN_PARAMS = ("learning_rate", "epochs", "max_steps", "batch_size", "lora", "lora_r", "lora_alpha", "max_length")
+STUDENT_PARAMS = (*DATA_PARAMS, "negatives", "n_negatives", *TRAIN_PARAMS, "eval_limit", "max_new_tokens", "quantize")
+
+
+def manifest_path() -> Path | None:
+    """The run manifest named by ``$UNER_RUN``, if any."""
+    value = os.environ.get(RUN_ENV)
+    return Path(value) if value else None
+
+
+def read_manifest(path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The manifest's content (empty when there is no run or no file yet)."""
+    path = Path(path) if path else manifest_path()
+    if path is None or not path.is_file():
+        return {}
+    return json.loads(path.read_text())
+
+
+def record(stage: str, **info: Any) -> None:
+    """Add ``info`` under ``stage`` in the run manifest (nothing outside a report run)."""
+    path = manifest_path()
+    if path is None:
+        return
+    from filelock import FileLock
+
+    from .artifacts import write_json_atomic
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):
+        manifest = read_manifest(path)
+        manifest.setdefault("stages", {}).setdefault(stage, {}).update(info)
+        write_json_atomic(path, manifest, indent=1, default=str)
+
+
+def recorded(stage: str) -> dict[str, Any]:
+    """What ``stage`` recorded in this run (empty when nothing)."""
+    return read_manifest().get("stages", {}).get(stage, {})
+
+
+@dataclass(frozen=True)
+class Headline:
+    """Notebook 03's teacher data and tuned student, with the parameters that made them."""
+
+    data_path: Path
+    adapter: Path
+    params: dict[str, Any]
+
+    @property
+    def student(self) -> str:
+        return self.params["student"]
+
+    def train_options(self) -> dict[str, Any]:
+        """The training recipe as :func:`unerlib.experiments.build_student` takes it."""
+        return {"model": self.params["student"], **{k: self.params[k] for k in TRAIN_PARAMS}}
+
+
+def notebook_defaults(stem: str = "03_training") -> dict[str, Any]:
+    """The defaults of a notebook's parameters cell (read with papermill, not executed)."""
+    import papermill as pm
+
+    from .pipeline import project_root
+
+    path = project_root() / "notebooks" / f"{stem}.ipynb"
+    return {name: _literal(spec["default"]) for name, spec in pm.inspect_notebook(str(path)).items()}
+
+
+def _literal(text: str) -> Any:
+    import ast
+
+    return ast.literal_eval(text)
+
+
+def headline() -> Headline:
+    """The run's headline student: the one notebook 03 recorded, else (a notebook opened
+    alone) the one notebook 03's default parameters made, which must be built already."""
+    from .experiments import build_student, build_teacher_data
+
+    info = recorded("03_training")
+    if info:
+        return Headline(Path(info["data_path"]), Path(info["adapter"]), info["params"])
+    p = notebook_defaults("03_training")
+    data_path, _ = build_teacher_data(teacher=p["teacher"], n_passages=p["n_passages"], seed=p["seed"],
+                                      max_tokens=p["max_passage_tokens"], teacher_model=p["teacher_model"] or None,
+                                      base_url=p["base_url"] or None, student=p["student"], build=False)
+    adapter = build_student(data_path, negatives=p["negatives"], n_negatives=p["n_negatives"], seed=p["seed"],
+                            build=False, model=p["student"], **{k: p[k] for k in TRAIN_PARAMS})
+    return Headline(Path(data_path), Path(adapter), {k: p[k] for k in STUDENT_PARAMS})
+
+
+def record_headline(data_path: str | os.PathLike, adapter: str | os.PathLike, values: dict[str, Any]) -> Headline:
+    """Record notebook 03's teacher data and student for the chapters after it; ``values``
+    holds notebook 03's parameters (its namespace: the names of :data:`STUDENT_PARAMS`)."""
+    head = Headline(Path(data_path), Path(adapter), {k: values[k] for k in STUDENT_PARAMS})
+    record("03_training", data_path=str(head.data_path), adapter=str(head.adapter), params=head.params)
+    return head
