@@ -383,3 +383,27 @@ def test_cli_predict_text_unchanged_and_usage_errors(tiny_dir, tmp_path, capsys)
     rc, _, err = _cli(["predict", "--input", str(tmp_path / "missing.txt"), "--types", "person",
                        "--out", str(tmp_path / "o.jsonl"), "--model", str(tiny_dir)], capsys)
     assert rc == 2 and "missing.txt" in err and "Traceback" not in err
+
+
+def test_readme_cli_lines_run(tiny_dir, tmp_path, monkeypatch):
+    """The shell block under "Use the model": each `uner` line runs as written (the
+    optional [...] parts left out, file names pointing at this test's files, the tiny
+    model as --model)."""
+    import shlex
+
+    from test_export import make_adapter
+    from unerlib.cli import main
+
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Use the model", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    lines = [re.sub(r"\s*\[[^\]]*\]", "", line).strip() for line in block.splitlines() if line.startswith("uner ")]
+    assert [line.split()[1] for line in lines] == ["predict", "export"]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "texts.jsonl").write_text(json.dumps({"text": "Ada Lovelace met Charles Babbage in London."}) + "\n")
+    adapter = make_adapter(tiny_dir, tmp_path / "ADAPTER_DIR")
+    for line in lines:
+        argv = shlex.split(line)[1:] + ["--model", str(tiny_dir)]
+        assert main(argv) in (0, None), line
+    assert json.loads((tmp_path / "spans.jsonl").read_text().splitlines()[0])["line"] == 1
+    assert (tmp_path / "MODEL_DIR" / "config.json").is_file() and adapter.is_dir()

@@ -179,3 +179,25 @@ def test_export_errors(tiny_dir, tmp_path, capsys):
     (busy / "notes.txt").write_text("mine")
     assert main(["export", "--adapter", str(adapter), "--out", str(busy), "--model", str(tiny_dir)]) == 2
     assert "not an exported model folder" in capsys.readouterr().err
+
+
+def test_scores_come_from_the_evaluations_on_record(tmp_path):
+    """An adapter under <artifacts>/students/<key> gets the scores, with intervals, of its
+    evaluations under <artifacts>/evaluations (the largest per set)."""
+    from unerlib.export import adapter_record, model_card
+
+    art = tmp_path / "art"
+    adapter = art / "students" / "abc123"
+    adapter.mkdir(parents=True)
+    (adapter / "adapter_config.json").write_text(json.dumps({"r": 8}))
+    for key, limit, f1 in (("e1", 10, 0.2), ("e2", 100, 0.3), ("e3", 100, 0.9)):
+        folder = art / "evaluations" / key
+        folder.mkdir(parents=True)
+        owner = "students/abc123" if key != "e3" else "students/other"
+        (folder / "params.json").write_text(json.dumps({"adapter": owner, "data": "crossner_ai", "limit": limit}))
+        (folder / "metrics.json").write_text(json.dumps({"f1": f1, "f1_interval": {"value": 100 * f1, "low": 25.5,
+                                                                                   "high": 34.5}, "sentences": limit}))
+    record = adapter_record(adapter)
+    assert record["scores"] == {"crossner_ai": {"f1": 30.0, "low": 25.5, "high": 34.5, "sentences": 100}}
+    card = model_card("base", adapter, record, "float32")
+    assert "| crossner_ai | 30" in card and "[25.5, 34.5]" in card

@@ -169,3 +169,38 @@ def test_notebook_without_kernelspec(tmp_path, fake_env):
     msg = str(err.value)
     assert "bad.ipynb" in msg and "kernel" in msg
     assert not (root / "_build" / "test" / "executed" / "notebooks" / "bad.ipynb").exists()
+
+
+def test_two_profiles_report_at_once(tmp_path, fake_env):
+    """Two `uner report` runs of different profiles, started together, each finish with
+    their own executed notebooks, book and run log under _build/<profile>/."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    root = _project(tmp_path, {}, notebooks=("echo",))
+    shutil.copy2(repo / "_config.yml", root)
+    shutil.copytree(repo / "book", root / "book")
+    (root / "_toc.yml").write_text(yaml.safe_dump({"format": "jb-book", "root": "book/intro", "chapters": [
+        {"file": "notebooks/echo"}, {"file": "book/license"}]}))
+    _notebook(root / "notebooks" / "echo.ipynb", ["print(f'profile value {x}')"], params="x: int = 0  # a value")
+    for name, x in (("one", 1), ("two", 2)):
+        (root / "profiles" / f"{name}.yaml").write_text(yaml.safe_dump({"parameters": {"x": x}}))
+    env = {**os.environ, "UNER_DATA_DIR": str(fake_env), "UNER_ARTIFACTS": str(tmp_path / "art")}
+    env.pop("UNER_BUILD", None)
+    env.pop("UNER_RUN", None)
+    runs = [subprocess.Popen([sys.executable, "-m", "unerlib", "report", "--profile", name], cwd=root, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for name in ("one", "two")]
+    outputs = [p.communicate(timeout=600)[0] for p in runs]
+    for run, out in zip(runs, outputs):
+        assert run.returncode == 0, out[-2000:]
+    for name, x in (("one", 1), ("two", 2)):
+        out = root / "_build" / name
+        assert (out / "html" / "index.html").is_file()
+        page = (out / "html" / "notebooks" / "echo.html").read_text(encoding="utf-8")
+        assert f"profile value {x}" in page and f"profile value {3 - x}" not in page
+        executed = nbformat.read(out / "executed" / "notebooks" / "echo.ipynb", as_version=4)
+        assert executed.metadata.papermill.parameters == {"x": x}
+        assert list(json.loads((out / "run.json").read_text())["seconds"]) == ["notebooks/echo.ipynb"]

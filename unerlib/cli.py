@@ -103,7 +103,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     from .inference import evaluate
     from .student import load_student
 
-    student = args.model if args.backend == "vllm" else load_student(args.model, args.adapter)
+    if args.backend == "vllm":  # vLLM loads the model itself; the adapter goes with it as a LoRA request
+        from .student import Student
+
+        student = Student(None, None, args.model, args.adapter)
+    else:
+        student = load_student(args.model, args.adapter)
     result = evaluate(student, args.data, limit=args.limit, out=args.out,
                       max_new_tokens=args.max_new_tokens, backend=args.backend)
     by_type = result.pop("by_type")
@@ -209,7 +214,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
     if args.negatives:
         params["negatives"] = args.negatives
     train_options = {k: params[k] for k in ("learning_rate", "epochs", "max_steps", "batch_size", "grad_accum",
-                                            "lora", "lora_r", "lora_alpha", "max_length") if k in params}
+                                            "lora", "lora_r", "lora_alpha", "max_length", "bf16") if k in params}
     if args.out or args.adapter:  # fine-tune on a user's file, into --out (not cached)
         from .finetune import finetune
 
@@ -334,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="tune a student with a profile's recipe (cached under artifacts/), "
                                      "or fine-tune one on your own data (--data FILE --out DIR [--adapter A])")
-    p.add_argument("--profile", default="default", choices=list(PROFILES))
+    p.add_argument("--profile", default="default", help=f"a profile of profiles/ (shipped: {', '.join(PROFILES)})")
     p.add_argument("--data", help="training data: Pile-NER-type JSON, UniNER conversation JSON, CoNLL/BIO or "
                                   "Pile-NER JSON lines (default: build the profile's teacher data)")
     p.add_argument("--format", choices=["auto", "conll", "conversations", "pile_ner_rows"], default="auto",
@@ -349,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("report", help="execute the notebooks with papermill and build the book")
-    p.add_argument("--profile", default="default", choices=list(PROFILES))
+    p.add_argument("--profile", default="default", help=f"a profile of profiles/ (shipped: {', '.join(PROFILES)})")
     p.add_argument("--only", nargs="*", help="notebook stems to execute (default: all of _toc.yml)")
     p.set_defaults(func=_cmd_report)
     return parser

@@ -89,6 +89,9 @@ def _answer(student, params: dict[str, Any], folder: Path, progress: bool, data_
 
     questions = load_questions(params["data"], params["limit"], data_root)
     partial = folder / "predictions.partial.jsonl"
+    answered = _read_lines(folder / "predictions.jsonl")
+    if answered and all(q.id in answered for q in questions):
+        return  # answered by a run that died before scoring them
     done = _read_lines(partial)
     todo = [q for q in questions if q.id not in done]
     groups = group_by_passage(todo)

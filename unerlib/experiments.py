@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .artifacts import artifact_dir, is_done, mark_done
-from .registry import REGISTRY, SOURCE_WEIGHTS, TEACHER_SOURCES, ZERO_SHOT, dataset_role, load_dataset
+from .registry import REGISTRY, SOURCE_WEIGHTS, TEACHER_SOURCES, dataset_role, load_dataset
 from .student import EMBEDDED
 
 

@@ -54,9 +54,32 @@ def adapter_record(adapter: str | os.PathLike) -> dict[str, Any]:
     train = _read_json(folder / "uner_train.json")
     if not scores and isinstance(train, dict):
         scores = train.get("scores")
+    if not scores:
+        scores = evaluated_scores(folder)
     return {"train": train, "params": _read_json(folder / "params.json"),
             "card": card.read_text(encoding="utf-8") if card.is_file() else None,
             "scores": scores or None, "peft": _read_json(folder / "adapter_config.json")}
+
+
+def evaluated_scores(adapter: str | os.PathLike) -> dict[str, dict[str, Any]] | None:
+    """The adapter's scores from the zero-shot evaluations on record beside it (the
+    ``evaluations/`` of the artifacts folder holding ``students/<key>``): per set, the
+    evaluation over the most sentences, ``{"f1", "low", "high", "sentences"}`` (percent,
+    95% bootstrap interval); None when there is none."""
+    folder = Path(adapter).expanduser().resolve()
+    label = f"{folder.parent.name}/{folder.name}"
+    best: dict[str, tuple[float, dict[str, Any]]] = {}
+    for params_file in sorted((folder.parent.parent / "evaluations").glob("*/params.json")):
+        params = _read_json(params_file) or {}
+        metrics = _read_json(params_file.parent / "metrics.json")
+        if params.get("adapter") != label or not isinstance(metrics, dict) or "f1_interval" not in metrics:
+            continue
+        size = float(params.get("limit") or "inf")
+        if params["data"] not in best or size > best[params["data"]][0]:
+            interval = metrics["f1_interval"]
+            best[params["data"]] = (size, {"f1": 100 * metrics["f1"], "low": interval["low"], "high": interval["high"],
+                                           "sentences": metrics.get("sentences")})
+    return {name: row for name, (_, row) in sorted(best.items())} or None
 
 
 def base_model_of(adapter: str | os.PathLike) -> str:
@@ -141,8 +164,9 @@ def model_card(base: str, adapter: str | os.PathLike, record: dict[str, Any], dt
     lines += ["", "## Scores", ""]
     rows = _score_rows(record["scores"])
     if rows:
-        lines += ["Official UniNER F1 as recorded beside the adapter (interval: bootstrap over sentences "
-                  "where recorded).", "", "| set | F1 | interval |", "|---|---|---|", *rows]
+        lines += ["Official UniNER F1 as recorded beside the adapter or by its zero-shot evaluations (95% "
+                  "bootstrap interval over sentences where recorded).", "", "| set | F1 | interval |", "|---|---|---|",
+                  *rows]
     else:
         lines.append(f"Scores: {NOT_RECORDED} (the adapter folder holds no scores file).")
     lines += ["", "## Use", "",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -116,7 +116,9 @@ def predict(student, questions: Sequence[Question], max_new_tokens: int = 64,
     prefix caching (extra ``gpu``).
     """
     if backend == "vllm":
-        return _predict_vllm(student, questions, max_new_tokens, max_passage_tokens)
+        from .vllm_backend import predict_vllm
+
+        return predict_vllm(student, questions, max_new_tokens, max_passage_tokens)
     if backend != "hf":
         raise ValueError(f"unknown backend {backend!r} (hf or vllm)")
     if method not in ("fast", "naive", "official"):
@@ -180,32 +182,6 @@ def _merge(question: Question, answers: list[tuple[str, str]]) -> Prediction:
             merged.setdefault(ent)
     return Prediction(question.id, question.type, json.dumps(list(merged), ensure_ascii=False),
                       list(merged), windows=len(answers), stop=stop)
-
-
-def _predict_vllm(student, questions, max_new_tokens, max_passage_tokens):
-    """vLLM backend: the same prompts as token ids, greedy, stop at ``]``; vLLM's automatic
-    prefix caching shares each passage's prefix. ``student`` is a model name or path."""
-    try:
-        from vllm import LLM, SamplingParams
-    except ImportError:
-        raise DataError("the vllm backend needs the 'gpu' extra: pip install -e '.[gpu]'") from None
-    name = student if isinstance(student, str) else student.name
-    llm = LLM(model=name, enable_prefix_caching=True)
-    tok = llm.get_tokenizer()
-    params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, stop=["]"], include_stop_str_in_output=True)
-    prompts, owners = [], []
-    for passage, idx in group_by_passage(questions):
-        for window in split_passage(tok, passage, max_passage_tokens):
-            prefix = encode_prefix(tok, window)
-            for i in idx:
-                prompts.append({"prompt_token_ids": prefix + encode_question(tok, questions[i].type)})
-                owners.append(i)
-    raws: list[list[tuple[str, str]]] = [[] for _ in questions]
-    for i, out in zip(owners, llm.generate(prompts, params)):
-        answer = out.outputs[0]
-        raws[i].append((answer.text, "cap" if answer.finish_reason == "length" else "end"))
-    stats = InferenceStats(questions=len(questions), extra={"backend": "vllm"})
-    return [_merge(q, r) for q, r in zip(questions, raws)], stats
 
 
 # --------------------------------------------------------------------------- evaluation data

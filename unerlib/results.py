@@ -8,7 +8,7 @@ import json
 import os
 import platform
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from .data import DataError, data_dir
 from .paper import PAPER_NEGATIVE_SAMPLING, PAPER_SEVEN_SET_AVERAGES, seven_set_average  # noqa: F401 (re-export)

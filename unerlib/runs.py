@@ -20,7 +20,8 @@ RUN_ENV = "UNER_RUN"
 
 #: notebook 03's parameters that make its teacher data and its student
 DATA_PARAMS = ("teacher", "teacher_model", "base_url", "n_passages", "max_passage_tokens", "seed", "student")
-TRAIN_PARAMS = ("learning_rate", "epochs", "max_steps", "batch_size", "lora", "lora_r", "lora_alpha", "max_length")
+TRAIN_PARAMS = ("learning_rate", "epochs", "max_steps", "batch_size", "lora", "lora_r", "lora_alpha", "max_length",
+                "bf16")
 STUDENT_PARAMS = (*DATA_PARAMS, "negatives", "n_negatives", *TRAIN_PARAMS, "eval_limit", "max_new_tokens", "quantize")
 
 

@@ -199,7 +199,9 @@ def train(config: TrainConfig, examples: Sequence[dict[str, list[int]]], output_
             r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
             target_modules=config.lora_targets, task_type="CAUSAL_LM"))
     dataset = Dataset.from_list([{"input_ids": e["input_ids"], "labels": e["labels"]} for e in examples])
-    use_bf16 = config.bf16 and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    # bf16 autocast: on a GPU that supports it, or on a CPU (torch.autocast("cpu"): faster where
+    # the CPU has bf16 instructions, e.g. AVX512-BF16; the weights stay float32)
+    use_bf16 = config.bf16 and (train_device() == "cpu" or torch.cuda.is_bf16_supported())
     fields = TrainingArguments.__dataclass_fields__
     if "train_sampling_strategy" in fields:  # transformers >= 5
         sampling = {"train_sampling_strategy": "group_by_length" if config.group_by_length else "random"}

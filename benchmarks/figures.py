@@ -1,0 +1,56 @@
+"""The README's speed figures, generated from the committed benchmark files.
+
+    python benchmarks/figures.py     # prints the lines the README quotes
+
+tests/test_benchmark_figures.py checks that the README holds every line printed here, so a
+figure in the README is always the one a committed file under benchmarks/results/ records.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def inference_lines(result: dict) -> list[str]:
+    """One line per method of ``bench_inference.py``'s JSON."""
+    runs = result["runs"]
+    first = next(iter(runs))
+    head = (f"`benchmarks/results/inference.json` ({result['data']}, {result['sentences']} sentences, "
+            f"{result['questions']} questions, cap {result['max_new_tokens']} tokens, "
+            f"{result['threads']} threads, {result['machine']['date']}):")
+    lines = [head]
+    for name, run in runs.items():
+        stops = ", ".join(f"{k} {v}" for k, v in sorted(run["stops"].items()))
+        lines.append(f"- `{name}`: {run['seconds']} s, {run['qps']} questions/s "
+                     f"(x{run[f'speedup_over_{first}']} over `{first}`), official F1 {run['f1']}, "
+                     f"{100 * run[f'identical_to_{first}']:.1f}% parsed answers identical to `{first}`; "
+                     f"answers ended: {stops}")
+    return lines
+
+
+def training_lines(result: dict) -> list[str]:
+    """The grouped and random rows of ``bench_training.py``'s JSON."""
+    lines = [f"`benchmarks/results/training.json` ({result['steps']} steps of {result['batch_size']} sequences, "
+             f"{result['threads']} threads, {result['machine']['date']}):"]
+    for key in ("grouped", "random"):
+        r = result[key]
+        lines.append(f"- {key} batches: {r['tokens_per_second']} real tokens/s, padding {100 * r['padding_share']:.1f}% "
+                     f"of batched positions ({r['batch_tokens']} tokens in {r['batch_positions']} positions)")
+    return lines
+
+
+def readme_lines() -> list[str]:
+    """Every line the README quotes from the committed benchmark files."""
+    lines: list[str] = []
+    for name, make in (("inference.json", inference_lines), ("training.json", training_lines)):
+        path = RESULTS / name
+        if path.is_file():
+            lines += make(json.loads(path.read_text()))
+    return lines
+
+
+if __name__ == "__main__":
+    print("\n".join(readme_lines()))
