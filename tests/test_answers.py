@@ -71,13 +71,14 @@ def test_cap_hits_and_parse_failures_of_a_crafted_prediction_file(tmp_path):
              {"id": "3", "prediction": "I think Paris", "stop": "unparseable"},
              {"id": "4", "prediction": '["Rome", "Rome", "Rome", ', "stop": "loop"},
              {"id": "5", "prediction": '["a long list cut', "stop": "cap"},
-             {"id": "6", "prediction": '["Oslo"]'}]  # an older file: no stop recorded
+             {"id": "6", "prediction": '["Oslo"]'},  # an older file: no stop recorded
+             {"id": "7", "prediction": ' []', "stop": "end"}]  # white space before the list: still empty
     path = tmp_path / "p.jsonl"
     path.write_text("".join(json.dumps(x) + "\n" for x in lines))
     read = [json.loads(x) for x in path.read_text().splitlines()]
-    golds = ['["Paris"]', "[]", '["Paris"]', "[]", "[]", "[]"]
+    golds = ['["Paris"]', "[]", '["Paris"]', "[]", "[]", "[]", "[]"]
     health = answer_health([x["prediction"] for x in read], [x.get("stop", "end") for x in read], golds)
-    assert health == {"answers": 6, "parse_failures": 3, "cap_hits": 1, "loop_stops": 1, "empty": 1,
-                      "gold_empty": 4}
+    assert health == {"answers": 7, "parse_failures": 3, "cap_hits": 1, "loop_stops": 1, "empty": 2,
+                      "gold_empty": 5}
     with pytest.raises(ValueError):
         answer_health(["[]"], [])

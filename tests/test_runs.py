@@ -80,3 +80,32 @@ def test_an_evaluation_is_cut_from_a_larger_one(tmp_path, re3d_root):
     with pytest.raises(Exception):
         evaluate_sets("m", None, sets=["re3d"], limit=1, max_new_tokens=9, progress=False, root=art,
                       data_root=re3d_root)
+
+
+def test_a_half_written_line_is_dropped_before_resuming(tmp_path, re3d_root, monkeypatch):
+    """A run died while writing a line: the next one drops that line, asks only the
+    questions left (here through a stand-in predictor) and scores every question."""
+    import unerlib.inference as inference
+    from unerlib.evaluation import evaluate_sets, evaluation_params
+    from unerlib.inference import Prediction, load_questions
+
+    art = tmp_path / "art"
+    folder = artifact_dir("evaluations", evaluation_params("m", None, "re3d", None, 8), art)
+    questions = load_questions("re3d", None, re3d_root)
+    first = questions[0]
+    (folder / "predictions.partial.jsonl").write_text(
+        json.dumps({"id": first.id, "type": first.type, "prediction": "[]", "stop": "end"}) + "\n" + '{"id": "x", "pre')
+    asked = []
+
+    def fake_predict(student, chunk, **kwargs):
+        asked.extend(q.id for q in chunk)
+        return [Prediction(q.id, q.type, '["Carter"]', ["Carter"]) for q in chunk], None
+
+    monkeypatch.setattr(inference, "predict", fake_predict)
+    monkeypatch.setattr("unerlib.student.load_student", lambda *a, **k: object())
+    table = evaluate_sets("m", None, sets=["re3d"], limit=None, max_new_tokens=8, progress=False, root=art,
+                          data_root=re3d_root)
+    assert asked == [q.id for q in questions[1:]]
+    assert table.iloc[0]["questions"] == len(questions)
+    lines = (folder / "predictions.jsonl").read_text().splitlines()
+    assert [json.loads(x)["id"] for x in lines] == [q.id for q in questions]

@@ -85,7 +85,7 @@ def _answer(student, params: dict[str, Any], folder: Path, progress: bool, data_
     ``student()`` loads the student (only when a question is left to ask)."""
     from tqdm.auto import tqdm
 
-    from .inference import group_by_passage, load_questions, predict
+    from .inference import group_by_passage, load_questions, predict, prediction_line
 
     questions = load_questions(params["data"], params["limit"], data_root)
     partial = folder / "predictions.partial.jsonl"
@@ -93,6 +93,8 @@ def _answer(student, params: dict[str, Any], folder: Path, progress: bool, data_
     if answered and all(q.id in answered for q in questions):
         return  # answered by a run that died before scoring them
     done = _read_lines(partial)
+    if partial.is_file():  # drop a line half-written by a run that died, before appending to it
+        _write_lines(partial, list(done.values()))
     todo = [q for q in questions if q.id not in done]
     groups = group_by_passage(todo)
     bar = tqdm(total=len(questions), initial=len(questions) - len(todo), unit="q", disable=not progress,
@@ -102,9 +104,7 @@ def _answer(student, params: dict[str, Any], folder: Path, progress: bool, data_
             chunk = [todo[i] for _, idx in groups[start:start + CHUNK_PASSAGES] for i in idx]
             preds, _ = predict(student(), chunk, max_new_tokens=params["max_new_tokens"], progress=False,
                                stop_loops=params["stop_loops"])
-            for p in preds:
-                fh.write(json.dumps({"id": p.id, "type": p.type, "prediction": p.raw, "stop": p.stop,
-                                     "cap_hit": p.stop == "cap"}, ensure_ascii=False) + "\n")
+            fh.writelines(json.dumps(prediction_line(p), ensure_ascii=False) + "\n" for p in preds)
             fh.flush()
             bar.update(len(chunk))
     bar.close()

@@ -216,14 +216,19 @@ def load_questions(data: str, limit: int | None = None, root: str | os.PathLike 
     return questions
 
 
+def prediction_line(p: Prediction) -> dict[str, Any]:
+    """One line of a predictions file: ``id``, ``type``, ``prediction`` (the raw answer),
+    ``stop`` (why it ended) and ``cap_hit``."""
+    return {"id": p.id, "type": p.type, "prediction": p.raw, "stop": p.stop, "cap_hit": p.stop == "cap"}
+
+
 def write_predictions(predictions: Sequence[Prediction], path: str | os.PathLike) -> Path:
     """JSON lines ``{"id", "type", "prediction"}``, the input of ``uner score``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as fh:
         for p in predictions:
-            fh.write(json.dumps({"id": p.id, "type": p.type, "prediction": p.raw, "stop": p.stop,
-                                 "cap_hit": p.stop == "cap"}, ensure_ascii=False) + "\n")
+            fh.write(json.dumps(prediction_line(p), ensure_ascii=False) + "\n")
     return path
 
 
@@ -256,14 +261,14 @@ def answer_health(raws: Sequence[str], stops: Sequence[str], golds: Sequence[str
     not opening with a JSON list, scored empty); ``cap_hits`` (cut by ``max_new_tokens``);
     ``loop_stops`` (stopped as a repeating list, see :mod:`unerlib.decoder`);
     ``empty`` (answers ``[]``) and, with ``golds``, ``gold_empty`` (gold answers ``[]``)."""
-    from .metrics import opens_with_list, parse_official
+    from .metrics import official_response, opens_with_list, parse_official
 
     if len(raws) != len(stops):
         raise ValueError(f"{len(raws)} answers for {len(stops)} stop reasons")
     readable = [opens_with_list(r) for r in raws]
     health = {"answers": len(raws), "parse_failures": readable.count(False),
               "cap_hits": sum(s == "cap" for s in stops), "loop_stops": sum(s == "loop" for s in stops),
-              "empty": sum(ok and not parse_official(r) for ok, r in zip(readable, raws))}
+              "empty": sum(ok and not parse_official(official_response(r)) for ok, r in zip(readable, raws))}
     if golds is not None:
         health["gold_empty"] = sum(not parse_official(g) for g in golds)
     return health
