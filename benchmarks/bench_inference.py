@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 
 from unerlib.inference import load_questions, predict
-from unerlib.metrics import parse_official, score
+from unerlib.metrics import official_response, parse_official, score
 from unerlib.student import EMBEDDED, load_student
 
 METHODS = {"official": {"method": "official"}, "naive": {"method": "naive"},
@@ -73,7 +73,7 @@ def main() -> None:
         start = time.perf_counter()
         preds, stats = predict(student, questions, max_new_tokens=args.max_new_tokens, progress=False, **METHODS[name])
         seconds = time.perf_counter() - start
-        parsed[name] = [parse_official(p.raw) for p in preds]
+        parsed[name] = [parse_official(official_response(p.raw)) for p in preds]
         runs[name] = {"seconds": round(seconds, 1), "qps": round(n / seconds, 3), "tokens": stats.tokens,
                       "stops": dict(collections.Counter(p.stop for p in preds)),
                       "f1": round(100 * score([p.raw for p in preds], golds)["f1"], 2)}

@@ -94,7 +94,7 @@ def test_key_covers_the_format_version(monkeypatch, tmp_path):
     after = artifact_dir("teacher_data", params, tmp_path)
     assert before != after and after.name == params_key({"a": 1, "format": 99})
     # kinds without a version keep their old keys
-    assert artifact_dir("evaluations", params, tmp_path).name == params_key(params)
+    assert artifact_dir("runs_of_a_kind_without_version", params, tmp_path).name == params_key(params)
 
 
 def test_params_json_written_once(tmp_path):

@@ -109,3 +109,12 @@ def test_a_half_written_line_is_dropped_before_resuming(tmp_path, re3d_root, mon
     assert table.iloc[0]["questions"] == len(questions)
     lines = (folder / "predictions.jsonl").read_text().splitlines()
     assert [json.loads(x)["id"] for x in lines] == [q.id for q in questions]
+
+
+def test_parsed_answers_are_compared_as_the_metric_reads_them():
+    """A raw answer opens with white space; the comparisons of the loop-stop and int8
+    checks read it after the official strip (a leading space would make every answer empty)."""
+    from unerlib.evaluation import _parsed
+
+    assert _parsed({"prediction": ' ["Paris", "Rome"]'}) == ["paris", "rome"]
+    assert _parsed({"prediction": ' ["Paris"]'}) != _parsed({"prediction": ' ["Rome"]'})

@@ -303,18 +303,23 @@ def answers_sentence(scores, max_new_tokens: int) -> str:
             f"a JSON list (parse failures, scored empty; loops and cap hits among them).")
 
 
+def _parsed(line: dict[str, Any]) -> list:
+    """The answer of a predictions line as the official metric reads it."""
+    from .metrics import official_response, parse_official
+
+    return parse_official(official_response(line["prediction"]))
+
+
 def loop_stop_check(model: str, adapter: str | os.PathLike, data: str, limit: int, max_new_tokens: int,
                     quantize: str = "", progress: bool = True, root: str | os.PathLike | None = None) -> dict[str, Any]:
     """The same questions decoded with and without the loop stop: how many answers the stop
     ended, how many official parsed answers differ, and both official F1 scores."""
-    from .metrics import parse_official
-
     runs = {flag: evaluate_sets(model, adapter, sets=[data], limit=limit, max_new_tokens=max_new_tokens,
                                 progress=progress, root=root, stop_loops=flag, quantize=quantize).iloc[0]
             for flag in (True, False)}
     answers = {flag: _read_lines(Path(row["predictions"])) for flag, row in runs.items()}
     differ = [qid for qid, line in answers[True].items()
-              if parse_official(line["prediction"]) != parse_official(answers[False][qid]["prediction"])]
+              if _parsed(line) != _parsed(answers[False][qid])]
     return {"data": data, "sentences": int(runs[True]["sentences"]), "answers": int(runs[True]["questions"]),
             "stopped as loops": int(runs[True]["loop_stops"]), "cap hits without the stop": int(runs[False]["cap_hits"]),
             "parsed answers that differ": len(differ), "F1 with the stop": round(float(runs[True]["f1"]), 2),
@@ -330,14 +335,12 @@ def quantization_check(model: str, adapter: str | os.PathLike, limit: int, max_n
     averages (int8 minus float32) with its 95% interval."""
     import pandas as pd
 
-    from .metrics import parse_official
-
     runs = {q: evaluate_sets(model, adapter, sets=sets, limit=limit, max_new_tokens=max_new_tokens,
                              progress=progress, root=root, quantize=q) for q in ("", "int8")}
     rows = []
     for (_, a), (_, b) in zip(runs[""].iterrows(), runs["int8"].iterrows()):
         la, lb = _read_lines(Path(a["predictions"])), _read_lines(Path(b["predictions"]))
-        same = sum(parse_official(la[k]["prediction"]) == parse_official(lb[k]["prediction"]) for k in la)
+        same = sum(_parsed(la[k]) == _parsed(lb[k]) for k in la)
         rows.append({"dataset": a["dataset"], "questions": int(a["questions"]), "F1 float32": round(a["f1"], 2),
                      "F1 int8": round(b["f1"], 2), "identical parsed answers %": round(100 * same / len(la), 1)})
     return pd.DataFrame(rows), paired(runs["int8"], runs[""])
