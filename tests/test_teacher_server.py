@@ -87,6 +87,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+
+def _healthy(port: int) -> bool:
+    """Whether the server on ``port`` answers its health check (False while it starts)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
 @contextmanager
 def transformers_serve(model_dir: Path, log: Path, timeout: float = START_TIMEOUT):
     """``transformers serve MODEL_DIR`` on a free localhost port; yields the base URL
@@ -105,12 +114,8 @@ def transformers_serve(model_dir: Path, log: Path, timeout: float = START_TIMEOU
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"transformers serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
+            if _healthy(port):
+                break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"transformers serve did not answer /health within {timeout:.0f} s:\n"
                                    f"{log.read_text()[-3000:]}")
