@@ -405,8 +405,10 @@ def build_supervised_data(datasets: Sequence[str], passages_per_dataset: int = 5
             data.extend(items)
         summary = {"passages": len(data), "entities": sum(v["entities"] for v in by_dataset.values()),
                    "types": len(all_types), "by_dataset": by_dataset}
-        (folder / "data.json").write_text(json.dumps(data, ensure_ascii=False))
-        (folder / "summary.json").write_text(json.dumps(summary, indent=1))
+        from .artifacts import write_json_atomic
+
+        write_json_atomic(folder / "data.json", data, ensure_ascii=False)
+        write_json_atomic(folder / "summary.json", summary, indent=1)
         mark_done(folder)
     return folder / "data.json", json.loads((folder / "summary.json").read_text())
 
