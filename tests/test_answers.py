@@ -1,6 +1,6 @@
-"""How answers end (unerlib.decoder / unerlib.inference): loops stopped, cap hits and parse
-failures counted, on crafted answers and a crafted prediction file; a loop stopped early
-scores as the same answer run on to the cap does."""
+"""How answers end (unerlib.decoder / unerlib.inference): loops set aside and decoded on to
+their end (the same answers as without the stop), cap hits and parse failures counted, on
+crafted answers and a crafted prediction file."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from conftest_models import *  # noqa: F401,F403  (fixtures: student_tokenizer, tiny_student, ...)
 from unerlib.decoder import HFPredictor
-from unerlib.inference import answer_health
+from unerlib.inference import Question, answer_health, predict
 from unerlib.metrics import opens_with_list, score
 
 
@@ -48,9 +48,8 @@ def test_stop_reasons(engine):
     assert off.stop_reason(_ids(tok, '["x", "x", "x", "x",')) == "end"
 
 
-def test_a_loop_scores_as_the_capped_answer():
-    """The official parser reads nothing of an unclosed list: stopping a loop early and
-    running it on to the cap give the same (empty) answer."""
+def test_an_unclosed_loop_scores_empty():
+    """The official parser reads nothing of an unclosed list, cut early or at the cap."""
     gold = ['["Luxembourg"]']
     stopped = '["Luxembourg", "Luxembourg", "Luxembourg", '
     capped = '["Luxembourg", ' * 60
@@ -72,13 +71,47 @@ def test_cap_hits_and_parse_failures_of_a_crafted_prediction_file(tmp_path):
              {"id": "4", "prediction": '["Rome", "Rome", "Rome", ', "stop": "loop"},
              {"id": "5", "prediction": '["a long list cut', "stop": "cap"},
              {"id": "6", "prediction": '["Oslo"]'},  # an older file: no stop recorded
-             {"id": "7", "prediction": ' []', "stop": "end"}]  # white space before the list: still empty
+             {"id": "7", "prediction": ' []', "stop": "end"},  # white space before the list: still empty
+             {"id": "8", "prediction": '["Oslo", ' * 20, "stop": "loop", "cap_hit": True}]  # a loop run to the cap
     path = tmp_path / "p.jsonl"
     path.write_text("".join(json.dumps(x) + "\n" for x in lines))
     read = [json.loads(x) for x in path.read_text().splitlines()]
-    golds = ['["Paris"]', "[]", '["Paris"]', "[]", "[]", "[]", "[]"]
-    health = answer_health([x["prediction"] for x in read], [x.get("stop", "end") for x in read], golds)
-    assert health == {"answers": 7, "parse_failures": 3, "cap_hits": 1, "loop_stops": 1, "empty": 2,
-                      "gold_empty": 5}
+    golds = ['["Paris"]', "[]", '["Paris"]', "[]", "[]", "[]", "[]", "[]"]
+    raws, stops = [x["prediction"] for x in read], [x.get("stop", "end") for x in read]
+    caps = [x.get("cap_hit", x.get("stop") == "cap") for x in read]
+    health = answer_health(raws, stops, golds, caps)
+    assert health == {"answers": 8, "parse_failures": 4, "cap_hits": 2, "loop_stops": 2, "loops_capped": 1,
+                      "empty": 2, "gold_empty": 6}
+    assert answer_health(raws, stops, golds)["cap_hits"] == 1  # without flags: stop reason "cap" only
     with pytest.raises(ValueError):
         answer_health(["[]"], [])
+    with pytest.raises(ValueError):
+        answer_health(["[]"], ["end"], None, [])
+
+
+def test_finish_loops_continues_an_answer_exactly(tiny_student):
+    """An answer cut after a few tokens and handed to finish_loops (with other, longer
+    answers in its batch) ends as the answer decoded in one go without any stop."""
+    engine = HFPredictor(tiny_student.model, tiny_student.tokenizer, max_new_tokens=24, stop_loops=False,
+                         stop_unparseable=False)
+    from unerlib.instructions import encode_prompts
+
+    prompt = encode_prompts(engine.tokenizer, "Paris and Rome are cities.", ["city", "person", "country"])
+    whole = engine.answer_many([prompt])[0]
+    fulls = [prompt.prefix + q for q in prompt.questions]
+    cuts = [ids[:k] for ids, k in zip(whole, (2, 5, 1))]
+    assert engine.finish_loops(fulls, cuts, max_batch=2) == whole
+
+
+def test_loops_set_aside_give_the_answers_of_no_stop(tiny_student, monkeypatch):
+    """predict with the loop stop (every answer 'looping' at its third token, so all are set
+    aside and finished later) answers exactly as predict without it; stops say loop."""
+    questions = [Question(f"{i}-{t}", p, t) for i, p in enumerate(["Paris and Rome.", "Ada Lovelace wrote notes."])
+                 for t in ("city", "person")]
+    monkeypatch.setattr(HFPredictor, "_opens_list", lambda self, ids: True)  # random weights: no '['
+    plain, _ = predict(tiny_student, questions, max_new_tokens=16, stop_loops=False, progress=False)
+    monkeypatch.setattr(HFPredictor, "looping", lambda self, ids, **kw: len(ids) == 3)
+    aside, _ = predict(tiny_student, questions, max_new_tokens=16, stop_loops=True, progress=False)
+    assert [p.raw for p in aside] == [p.raw for p in plain]
+    assert {p.stop for p in aside if len(p.raw) > 0} <= {"loop", "end", "cap"}
+    assert any(p.stop == "loop" for p in aside)

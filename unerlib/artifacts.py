@@ -27,7 +27,7 @@ ARTIFACTS_ENV = "UNER_ARTIFACTS"
 
 #: Format version of each artifact kind, part of its key: bump one when the meaning of the
 #: files of that kind changes (a new field, another rule), and its old artifacts are rebuilt.
-FORMAT_VERSIONS: dict[str, int] = {"teacher_data": 2, "students": 2, "supervised_data": 2, "evaluations": 2}
+FORMAT_VERSIONS: dict[str, int] = {"teacher_data": 2, "students": 2, "supervised_data": 2, "evaluations": 3}
 
 #: How long :func:`building` waits for another process's lock before giving up (seconds).
 LOCK_TIMEOUT = float(os.environ.get("UNER_LOCK_TIMEOUT", 24 * 3600))

@@ -10,9 +10,12 @@ to its prompt alone.
 
 An answer stops at the end-of-sequence token, at the first token containing ``]`` (the
 official parser reads nothing after it), as soon as its first visible character is not
-``[`` (the official parser scores it empty whatever follows), when it repeats one block
-of list items three times in a row (a loop that would run to the cap; the official parser
-scores the unclosed list empty either way), or after ``max_new_tokens``.
+``[`` (the official parser scores it empty whatever follows), or after ``max_new_tokens``;
+all three are exact: the official parser would read the same answer had decoding gone on.
+An answer that repeats one block of list items three times in a row (a loop, which
+usually runs to the cap) leaves its batch, so it no longer holds the short answers beside
+it to the cap; :meth:`HFPredictor.finish_loops` then decodes such answers on to their own
+end, in batches of their own, so they too are the answers of decoding without any stop.
 :meth:`HFPredictor.stop_reason` says which of these ended an answer.
 """
 
@@ -171,35 +174,81 @@ class HFPredictor:
             out, cache = self._forward(cache, input_ids=torch.tensor(ids, device=device),
                                        attention_mask=mask_t, position_ids=pos_t)
             generated: list[list[int]] = [[] for _ in range(B)]
-            rows = list(range(B))  # question index of each row of the batch
-            alive = [True] * B  # per row: still decoding
-            next_pos = pos_t[:, -1] + 1
-            logits = out.logits[:, -1, :]
-            for step in range(self.max_new_tokens):
-                tokens = logits.argmax(dim=-1).tolist()
-                for r, (qi, tok) in enumerate(zip(rows, tokens)):
-                    if alive[r]:
-                        generated[qi].append(tok)
-                        alive[r] = not self.finished(generated[qi])
-                n_alive = sum(alive)
-                if not n_alive or step == self.max_new_tokens - 1:
-                    break
-                if n_alive <= 0.75 * len(rows):
-                    keep = [r for r, a in enumerate(alive) if a]
-                    idx = torch.tensor(keep, device=device)
-                    cache.batch_select_indices(idx)
-                    mask_t, next_pos = mask_t[idx], next_pos[idx]
-                    rows, tokens, alive = [rows[r] for r in keep], [tokens[r] for r in keep], [True] * len(keep)
-                mask_t = torch.cat([mask_t, mask_t.new_ones((len(rows), 1))], dim=1)
-                out, cache = self._forward(cache, input_ids=torch.tensor(tokens, device=device)[:, None],
-                                           attention_mask=mask_t, position_ids=next_pos[:, None])
-                self.stats.tokens += n_alive
-                next_pos = next_pos + 1
-                logits = out.logits[:, -1, :]
+            self._greedy(out, cache, mask_t, pos_t[:, -1] + 1, generated, self.finished)
         answers: list[list[list[int]]] = [[] for _ in prompts]
         for j, ids_ in zip(owner, generated):
             answers[j].append(ids_)
         return answers
+
+    def _greedy(self, out, cache, mask_t, next_pos, generated: list[list[int]], done) -> None:
+        """Greedy decoding of every row of a batch whose prompt has run (``out``, ``cache``),
+        appending to ``generated`` until ``done(row's ids)`` or ``max_new_tokens`` in all.
+        Finished rows are dropped from the batch once a quarter of it has finished."""
+        import torch
+
+        rows = list(range(len(generated)))  # row of ``generated`` for each row of the batch
+        alive = [len(g) < self.max_new_tokens for g in generated]
+        logits = out.logits[:, -1, :]
+        while True:
+            tokens = logits.argmax(dim=-1).tolist()
+            for r, (qi, tok) in enumerate(zip(rows, tokens)):
+                if alive[r]:
+                    generated[qi].append(tok)
+                    alive[r] = not done(generated[qi]) and len(generated[qi]) < self.max_new_tokens
+            n_alive = sum(alive)
+            if not n_alive:
+                return
+            if n_alive <= 0.75 * len(rows):
+                keep = [r for r, a in enumerate(alive) if a]
+                idx = torch.tensor(keep, device=mask_t.device)
+                cache.batch_select_indices(idx)
+                mask_t, next_pos = mask_t[idx], next_pos[idx]
+                rows, tokens, alive = [rows[r] for r in keep], [tokens[r] for r in keep], [True] * len(keep)
+            mask_t = torch.cat([mask_t, mask_t.new_ones((len(rows), 1))], dim=1)
+            out, cache = self._forward(cache, input_ids=torch.tensor(tokens, device=mask_t.device)[:, None],
+                                       attention_mask=mask_t, position_ids=next_pos[:, None])
+            self.stats.tokens += n_alive
+            next_pos = next_pos + 1
+            logits = out.logits[:, -1, :]
+
+    def finish_loops(self, prompts: Sequence[list[int]], generated: Sequence[list[int]],
+                     max_batch: int = 32, on_batch=None) -> list[list[int]]:
+        """Decode answers set aside as loops on to their own end, exactly as if they had
+        never stopped: ``prompts[i]`` (prefix and question ids) followed by ``generated[i]``
+        is continued greedily until an end or ``]`` token or ``max_new_tokens`` in all.
+
+        The loops of many batches run together in batches of their own (sorted by length,
+        left-padded, masked), so a loop no longer holds a whole batch of short answers to
+        the cap, and the official scores are those of decoding every answer to its end.
+        ``on_batch(n)`` is called after each batch of ``n`` answers (a progress bar).
+        """
+        import torch
+
+        done = lambda ids: ids[-1] in self.stop_ids  # noqa: E731 (the loop stop is off here)
+        out_ids = [list(g) for g in generated]
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]) + len(generated[i]))
+        device = self.model.device
+        with torch.inference_mode():
+            for start in range(0, len(order), max_batch):
+                batch = [i for i in order[start:start + max_batch] if len(out_ids[i]) < self.max_new_tokens]
+                if not batch:
+                    continue
+                seqs = [list(prompts[i]) + out_ids[i] for i in batch]
+                L = max(len(s) for s in seqs)
+                ids = [[self.pad_id] * (L - len(s)) + s for s in seqs]
+                mask = [[0] * (L - len(s)) + [1] * len(s) for s in seqs]
+                pos = [[0] * (L - len(s)) + list(range(len(s))) for s in seqs]
+                mask_t = torch.tensor(mask, device=device)
+                pos_t = torch.tensor(pos, device=device)
+                out, cache = self._forward(None, input_ids=torch.tensor(ids, device=device),
+                                           attention_mask=mask_t, position_ids=pos_t)
+                self.stats.tokens += sum(len(s) for s in seqs)
+                rows = [out_ids[i] for i in batch]
+                self._greedy(out, cache, mask_t, pos_t[:, -1] + 1, rows, done)
+                if on_batch is not None:
+                    on_batch(len(batch))
+        self.stats.extra["loops_finished"] = self.stats.extra.get("loops_finished", 0) + len(prompts)
+        return out_ids
 
     def answer_naive(self, prompt_ids: list[int], official: bool = False) -> list[int]:
         """One question through ``generate`` on the whole prompt, greedy. With the same

@@ -180,7 +180,9 @@ def score_predictions(data: str, predictions: str | os.PathLike, limit: int | No
     types = [q.type for q in questions]
     result: dict[str, Any] = score(raws, golds)
     result["by_type"] = score_by_type(raws, golds, types)
-    result["answers"] = answer_health(raws, [lines[q.id].get("stop", "end") for q in questions], golds)
+    result["answers"] = answer_health(raws, [lines[q.id].get("stop", "end") for q in questions], golds,
+                                      [bool(lines[q.id].get("cap_hit", lines[q.id].get("stop") == "cap"))
+                                       for q in questions])
     result["span"] = span_score(passages, types, raws, golds)
     counts = sentence_counts(passages, raws, golds)
     by_passage: dict[str, list[int]] = {}
@@ -206,7 +208,7 @@ def _row(name: str, folder: Path) -> dict[str, Any]:
             "span_precision": 100 * span["precision"], "span_recall": 100 * span["recall"],
             "span_f1": 100 * span["f1"], "span_f1_low": sf1i["low"], "span_f1_high": sf1i["high"],
             "sentences": m["sentences"], "questions": m["n"],
-            **{k: answers.get(k, 0) for k in ("parse_failures", "cap_hits", "loop_stops", "empty", "gold_empty")},
+            **{k: answers.get(k, 0) for k in ("parse_failures", "cap_hits", "loop_stops", "loops_capped", "empty", "gold_empty")},
             "key": folder.name, "predictions": str(folder / "predictions.jsonl")}
 
 
@@ -273,9 +275,10 @@ def interval_table(scores, metric: str = "f1", index: str = "system"):
 
 
 def answer_counts(scores, index: str = "system"):
-    """Per ``index`` value and dataset: questions, answers cut by the cap, stopped as loops,
-    parse failures, and empty answers against empty gold answers (counts and % of answers)."""
-    cols = ["questions", "cap_hits", "loop_stops", "parse_failures", "empty", "gold_empty"]
+    """Per ``index`` value and dataset: questions, answers that reached the cap, loops (and
+    loops that reached the cap), parse failures, and empty answers against empty gold answers
+    (counts and % of answers)."""
+    cols = ["questions", "cap_hits", "loop_stops", "loops_capped", "parse_failures", "empty", "gold_empty"]
     table = scores[[index, "dataset", *cols]].copy()
     for c in cols[1:]:
         table[f"{c} %"] = (100 * table[c] / table["questions"]).round(2)
@@ -293,14 +296,16 @@ def difference_sentence(diff: Estimate, better: str, worse: str, what: str = "av
 
 
 def answers_sentence(scores, max_new_tokens: int) -> str:
-    """How many answers hit the token cap, were stopped as loops, or fail to parse."""
+    """How many answers looped, hit the token cap, or fail to parse."""
     n = int(scores["questions"].sum())
     cap, loop, bad = (int(scores[c].sum()) for c in ("cap_hits", "loop_stops", "parse_failures"))
+    loop_cap = int(scores["loops_capped"].sum()) if "loops_capped" in scores else 0
     share = lambda k: f"{k:,} ({100 * k / max(n, 1):.2f}%)"  # noqa: E731
-    return (f"Of {n:,} answers, {share(cap)} reached the cap of {max_new_tokens} new tokens, {share(loop)} were "
-            f"stopped as loops (one block of list items repeated three times; unclosed, such a list scores "
-            f"empty under the official parser, as it would at the cap), and {share(bad)} do not open with "
-            f"a JSON list (parse failures, scored empty; loops and cap hits among them).")
+    return (f"Of {n:,} answers, {share(loop)} looped (one block of list items repeated three times; "
+            f"each was taken out of its batch and decoded on to its own end afterwards, so it scores as "
+            f"without any stop), {share(cap)} reached the cap of {max_new_tokens} new tokens "
+            f"({loop_cap:,} of them loops, whose list never closes), and {share(bad)} do not open with "
+            f"a JSON list (parse failures, scored empty; unclosed loops and cap hits among them).")
 
 
 def _parsed(line: dict[str, Any]) -> list:
@@ -312,8 +317,9 @@ def _parsed(line: dict[str, Any]) -> list:
 
 def loop_stop_check(model: str, adapter: str | os.PathLike, data: str, limit: int, max_new_tokens: int,
                     quantize: str = "", progress: bool = True, root: str | os.PathLike | None = None) -> dict[str, Any]:
-    """The same questions decoded with and without the loop stop: how many answers the stop
-    ended, how many official parsed answers differ, and both official F1 scores."""
+    """The same questions decoded with the loop stop (loops set aside, then decoded on to
+    their end) and without it: how many answers looped, how many official parsed answers
+    differ, and both official F1 scores (they should be equal)."""
     runs = {flag: evaluate_sets(model, adapter, sets=[data], limit=limit, max_new_tokens=max_new_tokens,
                                 progress=progress, root=root, stop_loops=flag, quantize=quantize).iloc[0]
             for flag in (True, False)}
@@ -321,7 +327,7 @@ def loop_stop_check(model: str, adapter: str | os.PathLike, data: str, limit: in
     differ = [qid for qid, line in answers[True].items()
               if _parsed(line) != _parsed(answers[False][qid])]
     return {"data": data, "sentences": int(runs[True]["sentences"]), "answers": int(runs[True]["questions"]),
-            "stopped as loops": int(runs[True]["loop_stops"]), "cap hits without the stop": int(runs[False]["cap_hits"]),
+            "loops set aside": int(runs[True]["loop_stops"]), "cap hits without the stop": int(runs[False]["cap_hits"]),
             "parsed answers that differ": len(differ), "F1 with the stop": round(float(runs[True]["f1"]), 2),
             "F1 without": round(float(runs[False]["f1"]), 2)}
 

@@ -9,7 +9,7 @@ A passage longer than ``max_passage_tokens`` is split at word boundaries into wi
 fit; each window is asked every question and the answers are merged (union in order of
 appearance), so no text is dropped. Every prediction records why its answer ended
 (``stop``: end, unparseable, loop or cap), so an evaluation can count the answers cut by
-the token cap.
+the token cap and those that looped.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class Prediction:
     entities: list[str]
     windows: int = 1
     stop: str = "end"  # why the answer ended (unerlib.decoder.STOP_REASONS); "cap" in any window wins
+    cap_hit: bool = False  # reached max_new_tokens without closing (a loop decoded on to the cap too)
 
 
 def entity_offsets(passage: str, entities: Iterable[str]) -> list[dict[str, Any]]:
@@ -111,8 +112,11 @@ def predict(student, questions: Sequence[Question], max_new_tokens: int = 64,
     ``method="naive"`` answers one question at a time through ``generate`` with the same
     stopping rule; ``method="official"`` is the official loop as published (one
     ``generate`` per question, stopping at the end-of-sequence token or the cap only).
-    ``stop_loops`` stops an answer repeating one block of list items (see
-    :meth:`unerlib.decoder.HFPredictor.looping`). ``backend="vllm"`` uses vLLM with
+    ``stop_loops`` takes an answer repeating one block of list items (see
+    :meth:`unerlib.decoder.HFPredictor.looping`) out of its batch and decodes it on to its
+    end with the other loops afterwards (:meth:`~unerlib.decoder.HFPredictor.finish_loops`):
+    the answers are those of decoding without the stop, only sooner. Its stop reason is
+    ``loop``, or ``cap`` when it ran to ``max_new_tokens``. ``backend="vllm"`` uses vLLM with
     prefix caching (extra ``gpu``).
     """
     if backend == "vllm":
@@ -146,42 +150,55 @@ def predict(student, questions: Sequence[Question], max_new_tokens: int = 64,
                 batch = types[start:start + max_batch]
                 items.append((encode_prompts(tok, window, batch), [askers[t] for t in batch]))
     # answers arrive in batch order; each item's index restores window order
-    raws: list[list[tuple[int, str, str]]] = [[] for _ in questions]
+    raws: list[list[tuple[int, str, str, bool]]] = [[] for _ in questions]
     prompts = [p for p, _ in items]
     bar = tqdm(total=sum(len(p.questions) for p in prompts), desc=f"answering ({method})",
                unit="q", disable=not progress)
     groups = _pack(prompts, max_batch, max_batch_tokens, max_new_tokens) if method == "fast" else [[k] for k in range(len(items))]
+    answers: dict[tuple[int, int], list[int]] = {}  # (item, question) -> generated ids
     for group in groups:
         if method == "fast":
             outs = engine.answer_many([prompts[k] for k in group])
         else:
             outs = [[engine.answer_naive(prompts[k].prefix + q, official) for q in prompts[k].questions]
                     for k in group]
-        for k, answers in zip(group, outs):
-            for ids, receivers in zip(answers, items[k][1]):
-                text, stop = engine.decode(ids), engine.stop_reason(ids)
-                for i in receivers:
-                    raws[i].append((k, text, stop))
+        for k, ids_k in zip(group, outs):
+            answers.update(((k, j), ids) for j, ids in enumerate(ids_k))
             bar.update(len(prompts[k].questions))
     bar.close()
+    stops = {key: engine.stop_reason(ids) for key, ids in answers.items()}
+    loops = [key for key, stop in stops.items() if stop == "loop"]
+    if loops:  # decode the loops on to their own end, so no score depends on the stop
+        bar = tqdm(total=len(loops), desc="finishing loops", unit="q", disable=not progress)
+        done = engine.finish_loops([prompts[k].prefix + prompts[k].questions[j] for k, j in loops],
+                                   [answers[key] for key in loops], on_batch=bar.update)
+        bar.close()
+        answers.update(zip(loops, done))
+    for (k, j), ids in answers.items():
+        text, capped = engine.decode(ids), len(ids) >= max_new_tokens and ids[-1] not in engine.stop_ids
+        for i in items[k][1][j]:
+            raws[i].append((k, text, stops[(k, j)], capped))
+    bar.close()
     engine.stats.questions = len(questions)
-    return [_merge(q, [(text, stop) for _, text, stop in sorted(r)]) for q, r in zip(questions, raws)], engine.stats
+    return [_merge(q, [a[1:] for a in sorted(r)]) for q, r in zip(questions, raws)], engine.stats
 
 
-def _merge(question: Question, answers: list[tuple[str, str]]) -> Prediction:
-    """One prediction from the answers of a passage's windows, ``(raw, stop)`` in window
-    order; the stop reason is the first of cap, loop, unparseable, end found among them."""
-    stops = {stop for _, stop in answers}
+def _merge(question: Question, answers: list[tuple[str, str, bool]]) -> Prediction:
+    """One prediction from the answers of a passage's windows, ``(raw, stop, cap_hit)`` in
+    window order; the stop reason is the first of cap, loop, unparseable, end found among
+    them, and a cap hit in any window is a cap hit."""
+    stops = {stop for _, stop, _ in answers}
     stop = next((s for s in ("cap", "loop", "unparseable") if s in stops), "end")
+    cap_hit = any(c for _, _, c in answers)
     if len(answers) == 1:
         raw = answers[0][0]
-        return Prediction(question.id, question.type, raw, parse_entities(raw), stop=stop)
+        return Prediction(question.id, question.type, raw, parse_entities(raw), stop=stop, cap_hit=cap_hit)
     merged: dict[str, None] = {}
-    for raw, _ in answers:
+    for raw, _, _ in answers:
         for ent in parse_entities(raw):
             merged.setdefault(ent)
     return Prediction(question.id, question.type, json.dumps(list(merged), ensure_ascii=False),
-                      list(merged), windows=len(answers), stop=stop)
+                      list(merged), windows=len(answers), stop=stop, cap_hit=cap_hit)
 
 
 # --------------------------------------------------------------------------- evaluation data
@@ -189,7 +206,8 @@ def _merge(question: Question, answers: list[tuple[str, str]]) -> Prediction:
 
 def load_questions(data: str, limit: int | None = None, root: str | os.PathLike | None = None) -> list[Question]:
     """Questions with gold answers from a UniNER evaluation JSON file or a registered dataset
-    (its official file when there is one, else its test split converted).
+    (its official file when there is one, else its test split converted); ``name:split``
+    asks for one split (``wfb_1k:dev``).
 
     ``limit`` keeps the first N distinct passages with all their types.
     """
@@ -202,13 +220,14 @@ def load_questions(data: str, limit: int | None = None, root: str | os.PathLike 
         from .convert import to_uniner
         from .registry import dataset_types, get_spec, load_dataset
 
-        spec = get_spec(data)
-        if "test" in spec.official:
+        name, _, split = data.partition(":")
+        spec = get_spec(name)
+        if not split and "test" in spec.official:
             rows = list(iter_uniner_conversations(data_dir(root) / spec.official["test"]))
         else:
-            split = "test" if "test" in spec.splits else next(iter(spec.splits))
-            records = load_dataset(data, split, root)
-            rows = list(conversation_rows(to_uniner(records, dataset_types(data, records), data), data))
+            split = split or ("test" if "test" in spec.splits else next(iter(spec.splits)))
+            records = load_dataset(name, split, root)
+            rows = list(conversation_rows(to_uniner(records, dataset_types(name, records), data), data))
     questions = [Question(qid, passage, typ, gold) for qid, passage, typ, gold in rows]
     if limit:
         keep = {p for p, _ in group_by_passage(questions)[:limit]}
@@ -219,7 +238,7 @@ def load_questions(data: str, limit: int | None = None, root: str | os.PathLike 
 def prediction_line(p: Prediction) -> dict[str, Any]:
     """One line of a predictions file: ``id``, ``type``, ``prediction`` (the raw answer),
     ``stop`` (why it ended) and ``cap_hit``."""
-    return {"id": p.id, "type": p.type, "prediction": p.raw, "stop": p.stop, "cap_hit": p.stop == "cap"}
+    return {"id": p.id, "type": p.type, "prediction": p.raw, "stop": p.stop, "cap_hit": p.cap_hit or p.stop == "cap"}
 
 
 def write_predictions(predictions: Sequence[Prediction], path: str | os.PathLike) -> Path:
@@ -249,25 +268,32 @@ def evaluate(student, data: str, limit: int | None = None, out: str | os.PathLik
     golds = [q.gold or "[]" for q in questions]
     result = score(raws, golds)
     result["by_type"] = score_by_type(raws, golds, [q.type for q in questions])
-    result["answers"] = answer_health(raws, [p.stop for p in preds], golds)
+    result["answers"] = answer_health(raws, [p.stop for p in preds], golds, [p.cap_hit for p in preds])
     result["tokens"] = stats.tokens
     result["passages"] = stats.passages
     result["max_new_tokens"] = max_new_tokens
     return result
 
 
-def answer_health(raws: Sequence[str], stops: Sequence[str], golds: Sequence[str] | None = None) -> dict[str, int]:
+def answer_health(raws: Sequence[str], stops: Sequence[str], golds: Sequence[str] | None = None,
+                  cap_hits: Sequence[bool] | None = None) -> dict[str, int]:
     """Counts over the answers of an evaluation: ``answers``; ``parse_failures`` (answers
-    not opening with a JSON list, scored empty); ``cap_hits`` (cut by ``max_new_tokens``);
-    ``loop_stops`` (stopped as a repeating list, see :mod:`unerlib.decoder`);
+    not opening with a JSON list, scored empty); ``cap_hits`` (answers that reached
+    ``max_new_tokens``: the ``cap_hits`` flags, else stop reason ``cap``); ``loop_stops``
+    (answers that repeated a block of list items, set aside and decoded to their end, see
+    :mod:`unerlib.decoder`) and ``loops_capped`` (those of them that reached the cap);
     ``empty`` (answers ``[]``) and, with ``golds``, ``gold_empty`` (gold answers ``[]``)."""
     from .metrics import official_response, opens_with_list, parse_official
 
     if len(raws) != len(stops):
         raise ValueError(f"{len(raws)} answers for {len(stops)} stop reasons")
+    caps = list(cap_hits) if cap_hits is not None else [s == "cap" for s in stops]
+    if len(caps) != len(raws):
+        raise ValueError(f"{len(raws)} answers for {len(caps)} cap-hit flags")
     readable = [opens_with_list(r) for r in raws]
     health = {"answers": len(raws), "parse_failures": readable.count(False),
-              "cap_hits": sum(s == "cap" for s in stops), "loop_stops": sum(s == "loop" for s in stops),
+              "cap_hits": sum(caps), "loop_stops": sum(s == "loop" for s in stops),
+              "loops_capped": sum(s == "loop" and c for s, c in zip(stops, caps)),
               "empty": sum(ok and not parse_official(official_response(r)) for ok, r in zip(readable, raws))}
     if golds is not None:
         health["gold_empty"] = sum(not parse_official(g) for g in golds)
