@@ -115,3 +115,21 @@ def test_loops_set_aside_give_the_answers_of_no_stop(tiny_student, monkeypatch):
     assert [p.raw for p in aside] == [p.raw for p in plain]
     assert {p.stop for p in aside if len(p.raw) > 0} <= {"loop", "end", "cap"}
     assert any(p.stop == "loop" for p in aside)
+
+
+def test_empty_bias_makes_answers_empty(tiny_student, monkeypatch):
+    """A large bonus for ``[]`` at the first token turns every answer into ``[]``; a bias of
+    0 leaves the answers as they were; the vllm backend refuses the option."""
+    from unerlib.decoder import empty_answer_ids
+
+    assert [tiny_student.tokenizer.decode([i]).strip() for i in empty_answer_ids(tiny_student.tokenizer)] \
+        and all(tiny_student.tokenizer.decode([i]).strip() == "[]" for i in empty_answer_ids(tiny_student.tokenizer))
+    questions = [Question(f"q{i}", p, t) for i, p in enumerate(["Paris and Rome.", "Ada wrote notes."])
+                 for t in ("city", "person")]
+    plain, _ = predict(tiny_student, questions, max_new_tokens=8, progress=False)
+    zero, _ = predict(tiny_student, questions, max_new_tokens=8, progress=False, empty_bias=0.0)
+    assert [p.raw for p in zero] == [p.raw for p in plain]
+    biased, _ = predict(tiny_student, questions, max_new_tokens=8, progress=False, empty_bias=1e4)
+    assert all(p.raw.strip() == "[]" and p.entities == [] for p in biased)
+    with pytest.raises(ValueError, match="hf backend"):
+        predict(tiny_student, questions, backend="vllm", empty_bias=1.0)

@@ -299,3 +299,21 @@ def test_turn_longer_than_max_length_is_kept_whole(student_tokenizer):
     assert len(pieces) == 2
     assert [tok.decode(r) for p in pieces for r in _labelled_runs(p)] == \
         [answer_text(e) + tok.eos_token for _t, e in conv.turns]
+
+
+def test_corpus_negatives_come_from_the_passages_own_source():
+    """``corpus`` negatives are the types of passages with the same source (how the
+    evaluation asks: the rest of the corpus's label set), never a type from elsewhere."""
+    data = [
+        _record("Obama met Merkel.", {"person": ["Obama", "Merkel"]}, "news"),
+        _record("Berlin is big.", {"city": ["Berlin"]}, "news"),
+        _record("Acme bought Initech.", {"company": ["Acme", "Initech"]}, "news"),
+        _record("Aspirin treats headache.", {"drug": ["Aspirin"]}, "bio"),
+        _record("TP53 is a gene.", {"gene": ["TP53"]}, "bio"),
+    ] * 10
+    convs = build_conversations(data, negatives="corpus", n_negatives=5, seed=1)
+    own = {"news": {"person", "city", "company"}, "bio": {"drug", "gene"}}
+    for item, conv in zip(data, convs):
+        present = {t for t, e in positive_turns(item) if e}
+        negatives = {t for t, e in conv.turns if not e}
+        assert negatives == own[item["source"]] - present  # all of them: 5 asked, fewer exist

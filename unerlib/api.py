@@ -204,18 +204,20 @@ class UniNER:
     @classmethod
     def load(cls, model: str | None = None, adapter: str | None = None, *, device: str | None = None,
              dtype: str = "auto", max_new_tokens: int = 64, window_tokens: int = 256,
-             overlap_tokens: int = 32) -> "UniNER":
+             overlap_tokens: int = 32, empty_bias: float = 0.0) -> "UniNER":
         """Load a student: ``model`` is the embedded default (:data:`DEFAULT_MODEL`), a local
-        folder, a ``.gguf`` file or a Hugging Face id; ``adapter`` a LoRA adapter folder."""
+        folder, a ``.gguf`` file or a Hugging Face id; ``adapter`` a LoRA adapter folder;
+        ``empty_bias`` favours ``[]`` at each answer's first token (the report's campaign
+        chooses it on a validation suite; 0: the model's own answers)."""
         from .student import load_student
 
         student = load_student(model or DEFAULT_MODEL, adapter, dtype=dtype, device=device)
         return cls.from_student(student, max_new_tokens=max_new_tokens, window_tokens=window_tokens,
-                                overlap_tokens=overlap_tokens)
+                                overlap_tokens=overlap_tokens, empty_bias=empty_bias)
 
     @classmethod
     def from_student(cls, student, *, max_new_tokens: int = 64, window_tokens: int = 256,
-                     overlap_tokens: int = 32) -> "UniNER":
+                     overlap_tokens: int = 32, empty_bias: float = 0.0) -> "UniNER":
         """Wrap a loaded student; questions go to the fast batched predictor."""
         from .inference import predict
         from .instructions import encode_prefix
@@ -225,7 +227,7 @@ class UniNER:
 
         def answer(questions: Sequence[Question], progress: bool = False) -> list[list[str]]:
             preds, _ = predict(student, questions, max_new_tokens=max_new_tokens,
-                               max_passage_tokens=budget, progress=progress)
+                               max_passage_tokens=budget, progress=progress, empty_bias=empty_bias)
             return [p.entities for p in preds]
 
         return cls(answer, tokenizer_spans(student.tokenizer), window_tokens=window_tokens,

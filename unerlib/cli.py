@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Sequence
 
 from .data import DataError
 from .pipeline import PROFILES
@@ -206,6 +208,7 @@ def _user_data_json(path: str, fmt: str, seed: int) -> str:
 def _cmd_train(args: argparse.Namespace) -> None:
     from .experiments import build_student, build_teacher_data
     from .pipeline import load_profile
+    from .registry import teacher_sources
 
     params = load_profile(args.profile)["parameters"]
     for key in ("max_steps", "epochs", "learning_rate"):
@@ -234,11 +237,40 @@ def _cmd_train(args: argparse.Namespace) -> None:
     else:
         data_path, _ = build_teacher_data(teacher=params.get("teacher", "corpus"),
                                           n_passages=params["n_passages"], seed=params.get("seed", 0),
-                                          max_tokens=params.get("max_passage_tokens", 256))
+                                          max_tokens=params.get("max_passage_tokens", 256),
+                                          sources=teacher_sources(params.get("sources", "default")))
     folder = build_student(data_path, negatives=params.get("negatives", "frequency"),
                            n_negatives=params.get("n_negatives", 2), seed=params.get("seed", 0),
                            model=args.model or params.get("student", "smollm2-135m"), **train_options)
     print(f"tuned student: {folder}")
+
+
+def _cmd_campaign(args: argparse.Namespace) -> None:
+    from .artifacts import write_json_atomic
+    from .campaign import campaign_base, parse_configs, results, run_campaign, summary
+    from .pipeline import load_profile
+
+    params = load_profile(args.profile)["parameters"]
+    configs = parse_configs(args.configs)
+    base = campaign_base(params)
+    scores = run_campaign(base, configs, limit=args.limit)
+    out = results(scores, base, configs, args.limit, _machine())
+    write_json_atomic(Path(args.out), out, indent=1)
+    print(summary(scores).to_string(index=False))
+    print(f"kept: {out['kept']} ({out['why']})")
+    print(f"results: {args.out}")
+
+
+def _machine() -> dict[str, Any]:
+    import datetime
+    import platform
+
+    import torch
+    import transformers
+
+    return {"cpu": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),
+            "torch": torch.__version__, "transformers": transformers.__version__,
+            "date": datetime.date.today().isoformat()}
 
 
 def _cmd_report(args: argparse.Namespace) -> None:
@@ -350,8 +382,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=int, help="optimizer steps (default: the profile's)")
     p.add_argument("--epochs", type=float, help="passes over the data (default: the profile's)")
     p.add_argument("--learning-rate", type=float, help="peak learning rate (default: the profile's)")
-    p.add_argument("--negatives", choices=["none", "uniform", "frequency"])
+    p.add_argument("--negatives", choices=["none", "uniform", "frequency", "corpus"])
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("campaign", help="train and score student configurations on the validation suite "
+                                        "(never the test sets); writes the JSON the campaign chapter shows")
+    p.add_argument("--profile", default="default", help="the profile whose student parameters are the base")
+    p.add_argument("--configs", default="all", help="configuration names of unerlib.campaign.CONFIGS, or 'all'")
+    p.add_argument("--limit", type=int, default=30, help="sentences per validation set (all their types)")
+    p.add_argument("--out", default="campaign/results.json")
+    p.set_defaults(func=_cmd_campaign)
 
     p = sub.add_parser("report", help="execute the notebooks with papermill and build the book")
     p.add_argument("--profile", default="default", help=f"a profile of profiles/ (shipped: {', '.join(PROFILES)})")

@@ -146,10 +146,12 @@ def read_columns(
     ncols: int | None = None,
     offset_cols: tuple[int, int] | None = None,
     lenient_tags: bool = False,
+    comment: str | None = None,
 ) -> list[Record]:
     """Read a token-per-line file: CoNLL, BIO/IOB1 TSV, idx-token-tag, AnEM, MIT tag-first.
 
-    Blank or whitespace-only lines end a sentence; ``-DOCSTART-`` lines are skipped.
+    Blank or whitespace-only lines end a sentence; ``-DOCSTART-`` lines, and lines starting
+    with ``comment`` (MultiCoNER's ``# id`` headers), are skipped.
     ``sep=None`` splits on runs of whitespace. A line with the wrong number of columns
     or an unknown tag raises :class:`DataError` naming the file and line, unless
     ``lenient_tags`` is set, in which case unknown tags read as ``O``.
@@ -170,6 +172,9 @@ def read_columns(
         for lineno, line in enumerate(fh, 1):
             line = line.rstrip("\r\n")
             if not line.strip():
+                flush()
+                continue
+            if comment is not None and line.startswith(comment):
                 flush()
                 continue
             cols = line.split(sep)
@@ -521,3 +526,7 @@ READERS = {
     "slimer_jsonl": read_slimer_jsonl,
     "slimer_types_json": read_slimer_type_examples,
 }
+
+from .readers_typed import read_gliner_json, read_token_spans_json  # noqa: E402 (they use this module)
+
+READERS.update({"token_spans_json": read_token_spans_json, "gliner_json": read_gliner_json})

@@ -31,16 +31,20 @@ CHUNK_PASSAGES = 40
 
 
 def evaluation_params(model: str, adapter: str | os.PathLike | None, data: str, limit: int | None,
-                      max_new_tokens: int, stop_loops: bool = True, quantize: str = "") -> dict[str, Any]:
-    """The parameters that key an evaluation (the adapter by its artifact label)."""
+                      max_new_tokens: int, stop_loops: bool = True, quantize: str = "",
+                      empty_bias: float = 0.0) -> dict[str, Any]:
+    """The parameters that key an evaluation (the adapter by its artifact label);
+    ``empty_bias`` only when it is set, so evaluations without it keep their keys."""
     return {"model": model, "adapter": artifact_label(adapter) if adapter else None, "data": data,
-            "limit": limit or None, "max_new_tokens": max_new_tokens, "stop_loops": stop_loops, "quantize": quantize}
+            "limit": limit or None, "max_new_tokens": max_new_tokens, "stop_loops": stop_loops, "quantize": quantize,
+            **({"empty_bias": float(empty_bias)} if empty_bias else {})}
 
 
 def evaluate_sets(model: str = EMBEDDED, adapter: str | os.PathLike | None = None,
                   sets: Sequence[str] = ZERO_SHOT, limit: int | None = 50, max_new_tokens: int = 256,
                   progress: bool = True, root: str | os.PathLike | None = None,
-                  data_root: str | os.PathLike | None = None, stop_loops: bool = True, quantize: str = ""):
+                  data_root: str | os.PathLike | None = None, stop_loops: bool = True, quantize: str = "",
+                  empty_bias: float = 0.0):
     """Zero-shot scores per set (cached); a DataFrame with one row per set.
 
     Columns: ``precision``/``recall``/``f1`` (official string metric) with ``f1_low``/
@@ -49,7 +53,8 @@ def evaluate_sets(model: str = EMBEDDED, adapter: str | os.PathLike | None = Non
     counts of :func:`unerlib.inference.answer_health` (``parse_failures``, ``cap_hits``,
     ``loop_stops``, ``empty``, ``gold_empty``), ``key`` (the artifact) and
     ``predictions`` (its predictions file). ``quantize="int8"`` answers with the int8
-    dynamic quantization of the student (:func:`unerlib.student.quantize_int8`).
+    dynamic quantization of the student (:func:`unerlib.student.quantize_int8`);
+    ``empty_bias`` favours ``[]`` at each answer's first token (:mod:`unerlib.decoder`).
     """
     import pandas as pd
 
@@ -63,7 +68,7 @@ def evaluate_sets(model: str = EMBEDDED, adapter: str | os.PathLike | None = Non
 
     rows, keys = [], {}
     for name in sets:
-        params = evaluation_params(model, adapter, name, limit, max_new_tokens, stop_loops, quantize)
+        params = evaluation_params(model, adapter, name, limit, max_new_tokens, stop_loops, quantize, empty_bias)
         folder = artifact_dir("evaluations", params, root)
         keys[folder.name] = params
         if not is_done(folder):
@@ -103,7 +108,7 @@ def _answer(student, params: dict[str, Any], folder: Path, progress: bool, data_
         for start in range(0, len(groups), CHUNK_PASSAGES):
             chunk = [todo[i] for _, idx in groups[start:start + CHUNK_PASSAGES] for i in idx]
             preds, _ = predict(student(), chunk, max_new_tokens=params["max_new_tokens"], progress=False,
-                               stop_loops=params["stop_loops"])
+                               stop_loops=params["stop_loops"], empty_bias=params.get("empty_bias", 0.0))
             fh.writelines(json.dumps(prediction_line(p), ensure_ascii=False) + "\n" for p in preds)
             fh.flush()
             bar.update(len(chunk))
@@ -316,12 +321,14 @@ def _parsed(line: dict[str, Any]) -> list:
 
 
 def loop_stop_check(model: str, adapter: str | os.PathLike, data: str, limit: int, max_new_tokens: int,
-                    quantize: str = "", progress: bool = True, root: str | os.PathLike | None = None) -> dict[str, Any]:
+                    quantize: str = "", progress: bool = True, root: str | os.PathLike | None = None,
+                    empty_bias: float = 0.0) -> dict[str, Any]:
     """The same questions decoded with the loop stop (loops set aside, then decoded on to
     their end) and without it: how many answers looped, how many official parsed answers
     differ, and both official F1 scores (they should be equal)."""
     runs = {flag: evaluate_sets(model, adapter, sets=[data], limit=limit, max_new_tokens=max_new_tokens,
-                                progress=progress, root=root, stop_loops=flag, quantize=quantize).iloc[0]
+                                progress=progress, root=root, stop_loops=flag, quantize=quantize,
+                                empty_bias=empty_bias).iloc[0]
             for flag in (True, False)}
     answers = {flag: _read_lines(Path(row["predictions"])) for flag, row in runs.items()}
     differ = [qid for qid, line in answers[True].items()
@@ -334,7 +341,7 @@ def loop_stop_check(model: str, adapter: str | os.PathLike, data: str, limit: in
 
 def quantization_check(model: str, adapter: str | os.PathLike, limit: int, max_new_tokens: int,
                        sets: Sequence[str] = ZERO_SHOT, progress: bool = True,
-                       root: str | os.PathLike | None = None):
+                       root: str | os.PathLike | None = None, empty_bias: float = 0.0):
     """The same questions (the first ``limit`` sentences of each set) answered by the
     float32 student and by its int8 dynamic quantization: per set both F1 scores and the
     share of official parsed answers that differ, and the paired difference of the
@@ -342,7 +349,7 @@ def quantization_check(model: str, adapter: str | os.PathLike, limit: int, max_n
     import pandas as pd
 
     runs = {q: evaluate_sets(model, adapter, sets=sets, limit=limit, max_new_tokens=max_new_tokens,
-                             progress=progress, root=root, quantize=q) for q in ("", "int8")}
+                             progress=progress, root=root, quantize=q, empty_bias=empty_bias) for q in ("", "int8")}
     rows = []
     for (_, a), (_, b) in zip(runs[""].iterrows(), runs["int8"].iterrows()):
         la, lb = _read_lines(Path(a["predictions"])), _read_lines(Path(b["predictions"]))

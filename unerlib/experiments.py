@@ -16,11 +16,11 @@ from .student import EMBEDDED
 
 
 def evaluation_texts(root: str | os.PathLike | None = None) -> set[str]:
-    """Every sentence of every evaluation dataset (zero-shot and evaluation-only, all
+    """Every sentence of every evaluation dataset (zero-shot, validation and evaluation-only, all
     splits), for keeping them out of the teacher data."""
     texts = set()
     for name, spec in REGISTRY.items():
-        if dataset_role(name) in ("zero-shot", "evaluation", "duplicate"):
+        if dataset_role(name) in ("zero-shot", "validation", "evaluation", "duplicate"):
             for split in spec.splits:
                 texts.update(r.text for r in load_dataset(name, split, root))
     return texts
@@ -63,7 +63,7 @@ def build_teacher_data(teacher: str = "corpus", n_passages: int = 2000, seed: in
 
     excluded = hashlib.sha256()
     for name, spec in REGISTRY.items():
-        if dataset_role(name) in ("zero-shot", "evaluation", "duplicate"):
+        if dataset_role(name) in ("zero-shot", "validation", "evaluation", "duplicate"):
             for split in spec.splits:
                 for path in dataset_files(name, split, data_root):
                     digest = file_digest(path) if path.is_file() else "missing"

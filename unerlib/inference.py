@@ -102,7 +102,7 @@ def group_by_passage(questions: Sequence[Question]) -> list[tuple[str, list[int]
 def predict(student, questions: Sequence[Question], max_new_tokens: int = 64,
             max_passage_tokens: int = 1024, backend: str = "hf", progress: bool = True,
             method: str = "fast", max_batch: int = 128, max_batch_tokens: int = 32768,
-            stop_loops: bool = True) -> tuple[list[Prediction], InferenceStats]:
+            stop_loops: bool = True, empty_bias: float = 0.0) -> tuple[list[Prediction], InferenceStats]:
     """Answer every question; returns predictions in question order and token statistics.
 
     Identical (passage, type) questions are answered once. The fast method decodes the
@@ -116,11 +116,15 @@ def predict(student, questions: Sequence[Question], max_new_tokens: int = 64,
     :meth:`unerlib.decoder.HFPredictor.looping`) out of its batch and decodes it on to its
     end with the other loops afterwards (:meth:`~unerlib.decoder.HFPredictor.finish_loops`):
     the answers are those of decoding without the stop, only sooner. Its stop reason is
-    ``loop``, or ``cap`` when it ran to ``max_new_tokens``. ``backend="vllm"`` uses vLLM with
+    ``loop``, or ``cap`` when it ran to ``max_new_tokens``. ``empty_bias`` adds to the logits
+    of ``[]`` at each answer's first token (see :mod:`unerlib.decoder`; not with ``official``). ``backend="vllm"`` uses vLLM with
     prefix caching (extra ``gpu``).
     """
     if backend == "vllm":
         from .vllm_backend import predict_vllm
+
+        if empty_bias:
+            raise ValueError("empty_bias is an option of the hf backend only (the vllm backend decodes as the model does)")
 
         return predict_vllm(student, questions, max_new_tokens, max_passage_tokens)
     if backend != "hf":
@@ -131,7 +135,8 @@ def predict(student, questions: Sequence[Question], max_new_tokens: int = 64,
 
     official = method == "official"
     engine = HFPredictor(student.model, student.tokenizer, max_new_tokens, max_passage_tokens,
-                         stop_unparseable=not official, stop_loops=stop_loops and not official)
+                         stop_unparseable=not official, stop_loops=stop_loops and not official,
+                         empty_bias=0.0 if official else empty_bias)
     tok = student.tokenizer
     # work items: one prompt per (window, chunk of at most max_batch types), with the
     # question indices that receive each answer

@@ -80,7 +80,7 @@ def encode_prompts(tokenizer, passage: str, types: Sequence[str]) -> PromptToken
 
 # --------------------------------------------------------------------------- training data
 
-NEGATIVE_STRATEGIES = ("none", "uniform", "frequency")
+NEGATIVE_STRATEGIES = ("none", "uniform", "frequency", "corpus")
 
 
 @dataclass
@@ -122,8 +122,10 @@ def build_conversations(
 
     Every type present is asked, its answer the entities in order of appearance; then
     ``n_negatives`` types absent from the passage are asked with answer ``[]``, drawn
-    ``uniform`` over all types or by ``frequency`` (probability proportional to the type's
-    mention count over the whole dataset), or none. ``type_map`` merges name variants
+    ``uniform`` over all types, by ``frequency`` (probability proportional to the type's
+    mention count over the whole dataset), from the passage's own ``corpus`` (the types of
+    the passages with the same ``source``, by their frequency there: for a gold corpus its
+    label set, which is how the evaluation asks), or none. ``type_map`` merges name variants
     (see :func:`unerlib.typefreq.merge_variants`). Question order is shuffled; ``seed``
     fixes everything.
     """
@@ -147,13 +149,22 @@ def build_conversations(
             freq[t] += len(e)
     types = sorted(freq)
     weights = [freq[t] for t in types] if negatives == "frequency" else [1] * len(types)
+    by_source: dict[str, Counter] = {}
+    if negatives == "corpus":
+        for item, merged in zip(data, positives):
+            by_source.setdefault(item.get("source", ""), Counter()).update({t: len(e) for t, e in merged.items()})
     out = []
     for item, merged in zip(data, positives):
         turns = list(merged.items())
-        if negatives != "none" and n_negatives > 0 and len(types) > len(merged):
+        pool, pool_w = types, weights
+        if negatives == "corpus":
+            own = by_source[item.get("source", "")]
+            pool = sorted(own)
+            pool_w = [own[t] for t in pool]
+        if negatives != "none" and n_negatives > 0 and len(pool) > len(merged):
             chosen: list[str] = []
             for _ in range(50 * n_negatives):
-                t = rng.choices(types, weights=weights)[0]
+                t = rng.choices(pool, weights=pool_w)[0]
                 if t not in merged and t not in chosen:
                     chosen.append(t)
                     if len(chosen) == n_negatives:

@@ -38,10 +38,15 @@ def plot_sources(by_source: dict[str, int], title: str = "Teacher passages by so
 
 
 def plot_rank_frequency(counts, title: str = "Entity types: rank against frequency"):
-    """Mentions per type against the type's frequency rank, on log-log axes."""
-    freqs = sorted(counts.values(), reverse=True)
+    """Mentions per type against the type's frequency rank, on log-log axes; ``counts`` is
+    one Counter, or a dict of named Counters (one series each, e.g. source mixes)."""
+    series = counts if counts and all(hasattr(v, "values") for v in counts.values()) else {"": counts}
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.loglog(range(1, len(freqs) + 1), freqs, marker=".", linestyle="none")
+    for name, one in series.items():
+        freqs = sorted(one.values(), reverse=True)
+        ax.loglog(range(1, len(freqs) + 1), freqs, marker=".", linestyle="none", label=name or None)
+    if len(series) > 1:
+        ax.legend()
     ax.set_xlabel("type rank (log)")
     ax.set_ylabel("mentions of the type (log)")
     ax.set_title(title)
@@ -225,5 +230,29 @@ def plot_scaling(table, title: str = "Seven-set average F1 against teacher passa
     ax.set_xlabel("teacher passages (log scale)")
     ax.set_ylabel("average F1 over the seven sets (%), 95% interval")
     ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_campaign(table, title: str = "Validation average F1 per configuration"):
+    """Left: each configuration's validation average F1 with its 95% interval; right: its
+    share of empty answers beside gold's (the share of questions whose answer is ``[]``)."""
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4))
+    y = range(len(table))
+    ax.errorbar(table["F1"], y, xerr=[(table["F1"] - table["F1 low"]).clip(lower=0),
+                                      (table["F1 high"] - table["F1"]).clip(lower=0)], fmt="o", capsize=4)
+    ax.set_yticks(list(y))
+    ax.set_yticklabels(table["config"])
+    ax.invert_yaxis()
+    ax.set_xlabel("validation average F1 (%), 95% interval")
+    ax.set_title(title)
+    bx.barh([i - 0.2 for i in y], table["empty answers %"], height=0.4, label="student")
+    bx.barh([i + 0.2 for i in y], table["gold empty %"], height=0.4, label="gold")
+    bx.set_yticks(list(y))
+    bx.set_yticklabels(table["config"])
+    bx.invert_yaxis()
+    bx.set_xlabel("answers that are [] (% of questions)")
+    bx.set_title("Saying 'none': student against gold")
+    bx.legend(loc="lower right")
     fig.tight_layout()
     return fig

@@ -46,6 +46,15 @@ TEACHER_SOURCES: tuple[str, ...] = (
 #: sample carries most of the type inventory (455 types), so it is drawn more often.
 SOURCE_WEIGHTS: dict[str, int] = {"pile_ner_types": 4, "pile_ner_sample": 2}
 
+#: The teacher sources with the fine- and free-type corpora of MANIFEST section 6 added
+#: (Few-NERD's 53 fine types, GLiNER's 144 free labels): the campaign's type-diversity lever.
+DIVERSE_SOURCES: tuple[str, ...] = (*TEACHER_SOURCES, "few_nerd", "gliner_sample")
+
+#: The validation suite (dataset -> split): where every setting of the quality campaign is
+#: chosen (notebook 12). Neither teacher sources nor zero-shot sets nor in the domain
+#: breakdown: the seven test sets are scored only for the configurations kept.
+VALIDATION: dict[str, str] = {"multiconer2": "dev", "figer_gold": "test", "wfb_1k": "dev"}
+
 #: Corpora left out of evaluation because they duplicate a teacher source.
 DUPLICATES: dict[str, str] = {
     "ritter": "wnut16", "mit_movie_bio": "mit_movie",
@@ -53,11 +62,30 @@ DUPLICATES: dict[str, str] = {
 }
 
 
+#: named teacher-source mixes (the ``sources`` parameter of notebooks 01-03)
+SOURCE_MIXES: dict[str, tuple[str, ...]] = {"default": TEACHER_SOURCES, "diverse": DIVERSE_SOURCES}
+
+
+def teacher_sources(spec: str) -> tuple[str, ...]:
+    """The teacher's corpora for a ``sources`` parameter: a mix name of
+    :data:`SOURCE_MIXES` or a comma list of teacher sources."""
+    if spec in SOURCE_MIXES:
+        return SOURCE_MIXES[spec]
+    names = tuple(s.strip() for s in spec.split(",") if s.strip())
+    bad = [n for n in names if n not in DIVERSE_SOURCES and not n.startswith(("file:", "hf:"))]
+    if bad or not names:
+        raise DataError(f"sources {spec!r}: {bad or 'nothing'} is not a teacher source; give a mix "
+                        f"({', '.join(SOURCE_MIXES)}) or a comma list of {', '.join(DIVERSE_SOURCES)}")
+    return names
+
+
 def dataset_role(name: str) -> str:
-    """``zero-shot``, ``teacher source``, ``duplicate`` or ``evaluation``."""
+    """``zero-shot``, ``validation``, ``teacher source``, ``duplicate`` or ``evaluation``."""
     if name in ZERO_SHOT:
         return "zero-shot"
-    if name in TEACHER_SOURCES:
+    if name in VALIDATION:
+        return "validation"
+    if name in DIVERSE_SOURCES:
         return "teacher source"
     if name in DUPLICATES:
         return "duplicate"
@@ -80,6 +108,12 @@ TYPE_NAMES: dict[str, str] = {
     "CHEBI": "chemical entity", "CL": "cell type",
     "GO": "biological process or cellular component", "Regulon-operon": "regulon or operon",
     "LEGISLATION/ACT": "legislation or act", "RATINGS_AVERAGE": "average ratings",
+    # MultiCoNER II
+    "OtherPER": "other person", "OtherLOC": "other location", "OtherPROD": "other product",
+    "OtherCW": "other creative work", "OtherCorp": "other corporation", "MusicalGRP": "musical group",
+    "SportsGRP": "sports group", "TechCORP": "technology company", "PublicCorp": "public corporation",
+    "PrivateCorp": "private corporation", "Medication/Vaccine": "medication or vaccine",
+    "CW": "creative work", "PROD": "product", "GRP": "group",
 }
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -97,6 +131,10 @@ def natural_type(raw: str, overrides: dict[str, str] | None = None) -> str:
     for table in (overrides or {}, TYPE_NAMES):
         if label in table:
             return table[label]
+    if label.startswith("/"):  # a FIGER label path: its last part
+        from .readers_typed import figer_type
+
+        return figer_type(label)
     words = _CAMEL.sub(" ", label).replace("_", " ").split()
     return " ".join(w if w in ACRONYMS else w.lower() for w in words)
 
@@ -149,6 +187,34 @@ def _crossner(domain_name: str, domain: str, types: tuple[str, ...]) -> DatasetS
         note="CrossNER (Liu et al. 2021); misc is left out, as in the UniNER eval files",
     )
 
+
+#: Few-NERD's ``coarse_fine`` labels by their natural names (the fine part, in words)
+FEW_NERD_NAMES: dict[str, str] = {
+    "art_broadcastprogram": "broadcast program", "art_film": "film", "art_music": "music", "art_other": "work of art",
+    "art_painting": "painting", "art_writtenart": "written work", "building_airport": "airport",
+    "building_hospital": "hospital", "building_hotel": "hotel", "building_library": "library",
+    "building_other": "building", "building_restaurant": "restaurant", "building_sportsfacility": "sports facility",
+    "building_theater": "theater", "event_attack/battle/war/militaryconflict": "military conflict",
+    "event_disaster": "disaster", "event_election": "election", "event_other": "event", "event_protest": "protest",
+    "event_sportsevent": "sports event", "location_GPE": "geopolitical entity",
+    "location_bodiesofwater": "body of water", "location_island": "island", "location_mountain": "mountain",
+    "location_other": "location", "location_park": "park", "location_road/railway/highway/transit": "road or railway",
+    "organization_company": "company", "organization_education": "educational institution",
+    "organization_government/governmentagency": "government agency",
+    "organization_media/newspaper": "media organization", "organization_other": "organization",
+    "organization_politicalparty": "political party", "organization_religion": "religious organization",
+    "organization_showorganization": "show organization", "organization_sportsleague": "sports league",
+    "organization_sportsteam": "sports team", "other_astronomything": "astronomical object", "other_award": "award",
+    "other_biologything": "biological entity", "other_chemicalthing": "chemical", "other_currency": "currency",
+    "other_disease": "disease", "other_educationaldegree": "educational degree", "other_god": "god",
+    "other_language": "language", "other_law": "law", "other_livingthing": "living thing",
+    "other_medical": "medical term", "person_actor": "actor", "person_artist/author": "artist or author",
+    "person_athlete": "athlete", "person_director": "director", "person_other": "person",
+    "person_politician": "politician", "person_scholar": "scholar", "person_soldier": "soldier",
+    "product_airplane": "airplane", "product_car": "car", "product_food": "food", "product_game": "game",
+    "product_other": "product", "product_ship": "ship", "product_software": "software", "product_train": "train",
+    "product_weapon": "weapon",
+}
 
 _MIT_RESTAURANT_TYPES = ("Amenity", "Cuisine", "Dish", "Hours", "Location", "Price", "Rating", "Restaurant Name")
 
@@ -204,6 +270,25 @@ SPECS: tuple[DatasetSpec, ...] = (
     DatasetSpec("pile_ner_types", "general", "slimer_types_json",
                 {"all": ("raw/pile-ner-slimer/questions/sentences_per_ne_type.json",)},
                 note="ChatGPT-annotated Pile sentences for 455 types (one type per example)"),
+    # -- fine and free-form types (MANIFEST section 6); the validation suite is here
+    DatasetSpec("multiconer2", "general", "columns",
+                {"train": ("raw/multiconer2-en/en-train10.conll", "raw/multiconer2-en/en-train90.conll"),
+                 "dev": ("raw/multiconer2-en/en-dev.conll",)},
+                {"token_col": 0, "tag_col": 3, "sep": None, "ncols": 4, "comment": "# id"},
+                note="MultiCoNER II English, 33 fine types, lower-cased short sentences; dev is validation"),
+    DatasetSpec("figer_gold", "general", "token_spans_json", {"test": ("raw/figer-gold/figer_gold.json",)},
+                note="FIGER gold (Ling & Weld 2012), 43 hierarchical types; a mention is gold for every "
+                     "label of its path; validation"),
+    DatasetSpec("wfb_1k", "general", "token_spans_json",
+                {"dev": ("raw/hands-1k-wfb-g/fner_dev.json",), "test": ("raw/hands-1k-wfb-g/fner_test.json",)},
+                note="1k-WFB-g (HAnDS), Wikipedia, 117 FIGER types; dev is validation"),
+    DatasetSpec("few_nerd", "general", "columns",
+                {"train": ("raw/few-nerd-structshot/dev.txt", "raw/few-nerd-structshot/test.txt",
+                           "raw/few-nerd-structshot/big_test.txt")}, _TSV, type_map=FEW_NERD_NAMES,
+                note="Few-NERD INTER (human labels, 53 fine types), Wikipedia: structshot's dev and test (drawn "
+                     "from inter train) and big_test (inter test); a teacher source only, so all of it is 'train'"),
+    DatasetSpec("gliner_sample", "general", "gliner_json", {"train": ("raw/gliner-sample/sample_data.json",)},
+                note="GLiNER's example data: LLM-annotated passages with 144 free-form labels"),
     # -- biomedical
     DatasetSpec("anatem", "biomedical", "columns", _tsv3("raw/anatem"), _TSV),
     DatasetSpec("bc2gm", "biomedical", "columns", _tsv3("raw/bc2gm"), _TSV),

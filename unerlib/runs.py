@@ -19,10 +19,12 @@ from typing import Any
 RUN_ENV = "UNER_RUN"
 
 #: notebook 03's parameters that make its teacher data and its student
-DATA_PARAMS = ("teacher", "teacher_model", "base_url", "n_passages", "max_passage_tokens", "seed", "student")
+DATA_PARAMS = ("teacher", "teacher_model", "base_url", "n_passages", "max_passage_tokens", "seed", "student", "sources")
 TRAIN_PARAMS = ("learning_rate", "epochs", "max_steps", "batch_size", "lora", "lora_r", "lora_alpha", "max_length",
                 "bf16")
-STUDENT_PARAMS = (*DATA_PARAMS, "negatives", "n_negatives", *TRAIN_PARAMS, "eval_limit", "max_new_tokens", "quantize")
+#: notebook 03's inference settings, used by every evaluation of its student
+INFERENCE_PARAMS = ("max_new_tokens", "quantize", "empty_bias")
+STUDENT_PARAMS = (*DATA_PARAMS, "negatives", "n_negatives", *TRAIN_PARAMS, "eval_limit", *INFERENCE_PARAMS)
 
 
 def manifest_path() -> Path | None:
@@ -76,6 +78,12 @@ class Headline:
         """The training recipe as :func:`unerlib.experiments.build_student` takes it."""
         return {"model": self.params["student"], **{k: self.params[k] for k in TRAIN_PARAMS}}
 
+    def inference_options(self) -> dict[str, Any]:
+        """The inference settings as :func:`unerlib.evaluation.evaluate_sets` takes them
+        (``empty_bias`` 0 for a run recorded before it existed)."""
+        return {"max_new_tokens": self.params["max_new_tokens"], "quantize": self.params.get("quantize", ""),
+                "empty_bias": self.params.get("empty_bias", 0.0)}
+
 
 def notebook_defaults(stem: str = "03_training") -> dict[str, Any]:
     """The defaults of a notebook's parameters cell (read with papermill, not executed)."""
@@ -97,6 +105,7 @@ def headline() -> Headline:
     """The run's headline student: the one notebook 03 recorded, else (a notebook opened
     alone) the one notebook 03's default parameters made, which must be built already."""
     from .experiments import build_student, build_teacher_data
+    from .registry import teacher_sources
 
     info = recorded("03_training")
     if info:
@@ -104,7 +113,8 @@ def headline() -> Headline:
     p = notebook_defaults("03_training")
     data_path, _ = build_teacher_data(teacher=p["teacher"], n_passages=p["n_passages"], seed=p["seed"],
                                       max_tokens=p["max_passage_tokens"], teacher_model=p["teacher_model"] or None,
-                                      base_url=p["base_url"] or None, student=p["student"], build=False)
+                                      base_url=p["base_url"] or None, student=p["student"],
+                                      sources=teacher_sources(p["sources"]), build=False)
     adapter = build_student(data_path, negatives=p["negatives"], n_negatives=p["n_negatives"], seed=p["seed"],
                             build=False, model=p["student"], **{k: p[k] for k in TRAIN_PARAMS})
     return Headline(Path(data_path), Path(adapter), {k: p[k] for k in STUDENT_PARAMS})

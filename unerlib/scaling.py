@@ -31,6 +31,7 @@ def run_scaling(run: Headline, sizes: Sequence[int], limit: int | None, progress
 
     from .evaluation import evaluate_sets
     from .experiments import build_student, build_teacher_data
+    from .registry import teacher_sources
 
     p = run.params
     frames = []
@@ -38,11 +39,11 @@ def run_scaling(run: Headline, sizes: Sequence[int], limit: int | None, progress
         data_path, _ = build_teacher_data(teacher=p["teacher"], n_passages=size, seed=p["seed"],
                                           max_tokens=p["max_passage_tokens"], teacher_model=p["teacher_model"] or None,
                                           base_url=p["base_url"] or None, student=p["student"], progress=progress,
-                                          root=root)
+                                          sources=teacher_sources(p.get("sources", "default")), root=root)
         adapter = build_student(data_path, negatives=p["negatives"], n_negatives=p["n_negatives"], seed=p["seed"],
                                 progress=progress, root=root, **run.train_options())
-        scores = evaluate_sets(p["student"], adapter, limit=limit, max_new_tokens=p["max_new_tokens"],
-                               progress=progress, root=root, quantize=p["quantize"])
+        scores = evaluate_sets(p["student"], adapter, limit=limit, progress=progress, root=root,
+                               **run.inference_options())
         frames.append(scores.assign(passages=size, adapter=adapter.name))
     return pd.concat(frames, ignore_index=True)
 

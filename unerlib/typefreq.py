@@ -51,6 +51,23 @@ def head_tail_table(counts: Counter, examples: int = 5):
     return pd.DataFrame(rows)
 
 
+def mix_table(mixes: dict[str, Counter]):
+    """One row per type mix (e.g. teacher-source mixes): types, mentions, the share of
+    mentions held by the top 1% and top 10% of types, and the types seen once."""
+    import pandas as pd
+
+    rows = []
+    for name, counts in mixes.items():
+        ranked = [n for _, n in counts.most_common()]
+        total = sum(ranked) or 1
+        cut1, cut10 = max(1, round(len(ranked) * 0.01)), max(1, round(len(ranked) * 0.10))
+        rows.append({"mix": name, "types": len(ranked), "mentions": sum(ranked),
+                     "top 1% share (%)": round(100 * sum(ranked[:cut1]) / total, 1),
+                     "top 10% share (%)": round(100 * sum(ranked[:cut10]) / total, 1),
+                     "types seen once": sum(1 for n in ranked if n == 1)})
+    return pd.DataFrame(rows)
+
+
 def _singular(word: str) -> str:
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"

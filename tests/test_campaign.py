@@ -1,0 +1,84 @@
+"""The quality campaign (unerlib.campaign): configurations judged on the validation suite
+from paired intervals, on fake evaluations with hand-written per-sentence counts (no
+model); the test sets are refused."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from unerlib.campaign import CONFIGS, VALIDATION_SETS, campaign_base, choose, parse_configs, results, run_campaign, summary
+from unerlib.stats import f1_from_counts
+
+
+def _scores(tmp_path, correct: dict[str, int], sentences: int = 200) -> pd.DataFrame:
+    """Per configuration and validation set, ``sentences`` sentences of 10 gold and 10
+    predicted entities, ``correct[config]`` right give or take one (paired pattern)."""
+    rows = []
+    for config, c in correct.items():
+        for name in VALIDATION_SETS:
+            folder = tmp_path / f"{config}-{name}".replace(" ", "_").replace(":", "_")
+            folder.mkdir()
+            counts = [[max(0, min(10, c + (i % 3) - 1)), 10, 10] for i in range(sentences)]
+            (folder / "metrics.json").write_text(json.dumps({"sentence_counts": counts}))
+            f1 = 100 * f1_from_counts(np.array(counts))
+            rows.append({"config": config, "dataset": name, "f1": f1, "f1_low": f1, "f1_high": f1,
+                         "precision": f1, "recall": f1, "sentences": sentences, "questions": 100,
+                         "empty": 40, "gold_empty": 70, "cap_hits": 0, "loop_stops": 0, "parse_failures": 0,
+                         "data": "teacher_data/x", "adapter": "abc", "predictions": str(folder / "predictions.jsonl")})
+    return pd.DataFrame(rows)
+
+
+def test_a_resolved_gain_is_kept(tmp_path):
+    table = summary(_scores(tmp_path, {"frequency x1": 3, "corpus x4": 6, "frequency x4": 4}))
+    assert list(table["config"]) == ["frequency x1", "corpus x4", "frequency x4"]
+    assert table.loc[1, "verdict"] == "supported" and table.loc[1, "diff low"] > 0
+    assert table.loc[0, "empty answers %"] == 40.0 and table.loc[0, "gold empty %"] == 70.0
+    kept, why = choose(table)
+    assert kept == "corpus x4" and "frequency x1" in why
+
+
+def test_the_baseline_stays_when_nothing_is_resolved(tmp_path):
+    scores = _scores(tmp_path, {"frequency x1": 5, "corpus x4": 5})
+    kept, why = choose(summary(scores))
+    assert kept == "frequency x1" and "baseline" in why
+
+
+def test_results_json_round_trip(tmp_path):
+    scores = _scores(tmp_path, {"frequency x1": 3, "corpus x4": 6})
+    out = results(scores, {"model": "m"}, parse_configs("frequency x1,corpus x4"), 200, {"date": "today"})
+    again = json.loads(json.dumps(out))
+    assert again["kept"] == "corpus x4" and len(again["per_set"]) == 4 and len(again["summary"]) == 2
+
+
+def test_configs_and_base_are_checked():
+    assert parse_configs("all") == CONFIGS
+    with pytest.raises(ValueError, match="unknown campaign"):
+        parse_configs("frequency x1,best")
+    with pytest.raises(ValueError, match="student parameters"):
+        campaign_base({"student": "m"})
+
+
+def test_the_test_sets_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="never chosen on the test sets"):
+        run_campaign({}, parse_configs("frequency x1"), sets=["crossner_music"])
+
+
+def test_config_names_survive_a_comma_list():
+    assert all("," not in name for name in CONFIGS)
+    assert parse_configs(",".join(CONFIGS)) == CONFIGS
+
+
+def test_source_mixes():
+    from unerlib.data import DataError
+    from unerlib.registry import DIVERSE_SOURCES, TEACHER_SOURCES, teacher_sources
+
+    assert teacher_sources("default") == TEACHER_SOURCES
+    assert teacher_sources("diverse") == DIVERSE_SOURCES and "few_nerd" in DIVERSE_SOURCES
+    assert teacher_sources("conll2003, few_nerd") == ("conll2003", "few_nerd")
+    for bad in ("crossner_music", "multiconer2", ""):  # a test set, a validation corpus, nothing
+        with pytest.raises(DataError, match="teacher source"):
+            teacher_sources(bad)

@@ -1,0 +1,116 @@
+"""Readers of the fine- and free-type corpora (MANIFEST section 6): FIGER-style JSON lines,
+GLiNER JSON, MultiCoNER's commented columns; corrupted copies name the file and record."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from unerlib.data import DataError, read_columns
+from unerlib.readers_typed import figer_type, read_gliner_json, read_token_spans_json
+from unerlib.registry import VALIDATION, dataset_role, natural_type
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _triples(rec):
+    return [(m.text, m.type, m.start, m.end) for m in rec.mentions]
+
+
+def test_figer_every_label_of_a_path_is_a_mention():
+    recs = read_token_spans_json(FIXTURES / "figer.json")
+    assert len(recs) == 2  # the blank line is skipped
+    assert recs[0].text == "The UW Department of Chemistry hired Ada ."
+    assert ("UW", "/organization/educational_institution", 4, 6) in _triples(recs[0])
+    assert ("UW", "/organization", 4, 6) in _triples(recs[0])
+    assert ("Department of Chemistry", "/education/department", 7, 30) in _triples(recs[0])
+    assert recs[1].mentions == []
+
+
+def test_gliner_end_is_inclusive():
+    recs = read_gliner_json(FIXTURES / "gliner.json")
+    assert _triples(recs[0]) == [("Ada", "Person", 0, 3), ("cello", "musical instrument", 14, 19),
+                                 ("Paris", "City", 23, 28)]
+
+
+def test_multiconer_headers_are_skipped():
+    recs = read_columns(FIXTURES / "multiconer.conll", token_col=0, tag_col=3, sep=None, ncols=4, comment="# id")
+    assert [r.text for r in recs] == ["eli lilly founded eli lilly", "the flu"]
+    assert [(m.text, m.type) for m in recs[0].mentions] == [("eli lilly", "OtherPER"), ("eli lilly", "PublicCorp")]
+
+
+def test_natural_names_of_fine_labels():
+    assert figer_type("/organization/sports_team") == "sports team"
+    assert natural_type("/person") == "person"
+    assert natural_type("/location/body_of_water") == "body of water"
+    assert natural_type("B-OtherPER") == "other person"
+    assert natural_type("B-HumanSettlement") == "human settlement"
+    assert natural_type("B-Medication/Vaccine") == "medication or vaccine"
+
+
+def test_validation_corpora_are_neither_sources_nor_test_sets():
+    assert {dataset_role(n) for n in VALIDATION} == {"validation"}
+
+
+def _figer_line(**change) -> str:
+    item = {"tokens": ["Ada", "ran"], "mentions": [{"start": 0, "end": 1, "labels": ["/person"]}]}
+    item.update(change)
+    return json.dumps(item)
+
+
+@pytest.mark.parametrize("line, words", [
+    ("{not json", "line 2: not JSON"),
+    (json.dumps({"mentions": []}), "no 'tokens'"),
+    (_figer_line(tokens="Ada ran"), "'tokens' must be a list"),
+    (_figer_line(mentions=[{"start": 0, "labels": ["/person"]}]), "needs 'start', 'end' and 'labels'"),
+    (_figer_line(mentions=[{"start": 0, "end": 5, "labels": ["/person"]}]), "outside the sentence"),
+    (_figer_line(mentions=[{"start": "0", "end": 1, "labels": ["/person"]}]), "must be integers"),
+    (_figer_line(mentions=[{"start": 0, "end": 1, "labels": []}]), "non-empty list"),
+])
+def test_corrupted_figer_lines(tmp_path, line, words):
+    path = tmp_path / "bad.json"
+    path.write_text(_figer_line() + "\n" + line + "\n")
+    with pytest.raises(DataError) as err:
+        read_token_spans_json(path)
+    assert str(path) in str(err.value) and words in str(err.value)
+    if "not JSON" not in words:
+        assert "line 2" in str(err.value)
+
+
+@pytest.mark.parametrize("record, words", [
+    ({"ner": []}, "no 'tokenized_text'"),
+    ({"tokenized_text": ["a"], "ner": [[0, 0]]}, "[start, end, label]"),
+    ({"tokenized_text": ["a"], "ner": [[0, 3, "x"]]}, "outside the sentence"),
+    ({"tokenized_text": ["a"], "ner": [[0, 0, ""]]}, "label must be a string"),
+])
+def test_corrupted_gliner_records(tmp_path, record, words):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps([{"tokenized_text": ["ok"], "ner": []}, record]))
+    with pytest.raises(DataError) as err:
+        read_gliner_json(path)
+    assert str(path) in str(err.value) and "record 1" in str(err.value) and words in str(err.value)
+
+
+def test_missing_files(tmp_path):
+    for reader in (read_token_spans_json, read_gliner_json):
+        with pytest.raises(DataError, match="nothing.json"):
+            reader(tmp_path / "nothing.json")
+
+
+def test_validation_splits_of_the_shared_data(data_root):
+    """The registered section-6 corpora read from the shared data; ``name:split`` picks a
+    split for evaluation (the validation suite uses dev splits, not test)."""
+    from unerlib.inference import load_questions
+    from unerlib.registry import dataset_types, load_dataset
+
+    dev = load_dataset("multiconer2", "dev", data_root)
+    assert len(dev) == 871 and len(dataset_types("multiconer2", dev)) == 33
+    assert "human settlement" in dataset_types("multiconer2", dev)
+    figer = load_dataset("figer_gold", "test", data_root)
+    assert len(figer) == 434 and "sports team" in dataset_types("figer_gold", figer)
+    q_dev = load_questions("wfb_1k:dev", limit=2, root=data_root)
+    q_test = load_questions("wfb_1k", limit=2, root=data_root)
+    assert {q.passage for q in q_dev}.isdisjoint({q.passage for q in q_test})
+    assert len({q.passage for q in q_dev}) == 2 and all(q.id.startswith("wfb_1k:dev") for q in q_dev)
