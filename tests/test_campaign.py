@@ -82,3 +82,20 @@ def test_source_mixes():
     for bad in ("crossner_music", "multiconer2", ""):  # a test set, a validation corpus, nothing
         with pytest.raises(DataError, match="teacher source"):
             teacher_sources(bad)
+
+
+def test_the_committed_campaign_and_the_default_profile_agree():
+    """campaign/results.json (the output of `uner campaign`, shown by notebook 12) is read
+    back whole, its kept configuration is one it tried, and the default profile uses it:
+    the winner becomes the default."""
+    from unerlib.campaign import load_results
+    from unerlib.pipeline import load_profile, project_root
+
+    res = load_results(project_root() / "campaign" / "results.json")
+    assert {"base", "configs", "per_set", "summary", "kept", "why", "machine"} <= set(res)
+    assert res["kept"] in res["configs"] and [r["config"] for r in res["summary"]] == list(res["configs"])
+    assert {r["dataset"] for r in res["per_set"]} == set(res["validation_sets"])
+    default = load_profile("default")["parameters"]
+    base = {**res["base"], **res["configs"][res["kept"]]}
+    for key in ("negatives", "n_negatives", "sources", "empty_bias", "n_passages", "learning_rate", "epochs"):
+        assert default.get(key, base[key]) == base[key], key
