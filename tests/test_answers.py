@@ -133,3 +133,5 @@ def test_empty_bias_makes_answers_empty(tiny_student, monkeypatch):
     assert all(p.raw.strip() == "[]" and p.entities == [] for p in biased)
     with pytest.raises(ValueError, match="hf backend"):
         predict(tiny_student, questions, backend="vllm", empty_bias=1.0)
+    with pytest.raises(ValueError, match="fast method"):
+        predict(tiny_student, questions, method="naive", empty_bias=1.0)

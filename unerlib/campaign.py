@@ -39,7 +39,9 @@ VALIDATION_SETS: tuple[str, ...] = ("multiconer2:dev", "figer_gold:test")
 
 def parse_configs(spec: str | Sequence[str]) -> dict[str, dict[str, Any]]:
     """Configurations by name (``"all"`` or a comma list of :data:`CONFIGS` names)."""
-    names = list(CONFIGS) if spec == "all" else [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec)]
+    if spec == "all":
+        return dict(CONFIGS)
+    names = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec)]
     unknown = [n for n in names if n not in CONFIGS]
     if unknown:
         raise ValueError(f"unknown campaign configurations {unknown}; known: {', '.join(CONFIGS)}")

@@ -201,9 +201,10 @@ class HFPredictor:
         alive = [len(g) < self.max_new_tokens for g in generated]
         logits = out.logits[:, -1, :]
         if self.empty_ids:  # a bonus for answering [] at an answer's first token
-            first = torch.tensor([not g for g in generated], device=logits.device)
+            first = torch.tensor([r for r, g in enumerate(generated) if not g], device=logits.device)
+            empty = torch.tensor(self.empty_ids, device=logits.device)
             logits = logits.clone()
-            logits[first.nonzero(as_tuple=True)[0][:, None], torch.tensor(self.empty_ids, device=logits.device)] += self.empty_bias
+            logits[first[:, None], empty] += self.empty_bias
         while True:
             tokens = logits.argmax(dim=-1).tolist()
             for r, (qi, tok) in enumerate(zip(rows, tokens)):

@@ -204,6 +204,10 @@ def score_predictions(data: str, predictions: str | os.PathLike, limit: int | No
     return result
 
 
+#: the answer counts of an evaluation row (see :func:`unerlib.inference.answer_health`)
+ANSWER_COUNTS = ("parse_failures", "cap_hits", "loop_stops", "loops_capped", "empty", "gold_empty")
+
+
 def _row(name: str, folder: Path) -> dict[str, Any]:
     m = json.loads((folder / "metrics.json").read_text())
     span, f1i, sf1i = m["span"], m["f1_interval"], m["span_f1_interval"]
@@ -213,7 +217,7 @@ def _row(name: str, folder: Path) -> dict[str, Any]:
             "span_precision": 100 * span["precision"], "span_recall": 100 * span["recall"],
             "span_f1": 100 * span["f1"], "span_f1_low": sf1i["low"], "span_f1_high": sf1i["high"],
             "sentences": m["sentences"], "questions": m["n"],
-            **{k: answers.get(k, 0) for k in ("parse_failures", "cap_hits", "loop_stops", "loops_capped", "empty", "gold_empty")},
+            **{k: answers.get(k, 0) for k in ANSWER_COUNTS},
             "key": folder.name, "predictions": str(folder / "predictions.jsonl")}
 
 

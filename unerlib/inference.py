@@ -116,9 +116,10 @@ def predict(student, questions: Sequence[Question], max_new_tokens: int = 64,
     :meth:`unerlib.decoder.HFPredictor.looping`) out of its batch and decodes it on to its
     end with the other loops afterwards (:meth:`~unerlib.decoder.HFPredictor.finish_loops`):
     the answers are those of decoding without the stop, only sooner. Its stop reason is
-    ``loop``, or ``cap`` when it ran to ``max_new_tokens``. ``empty_bias`` adds to the logits
-    of ``[]`` at each answer's first token (see :mod:`unerlib.decoder`; not with ``official``). ``backend="vllm"`` uses vLLM with
-    prefix caching (extra ``gpu``).
+    ``loop`` (a prediction's ``cap_hit`` says whether it ran to ``max_new_tokens``).
+    ``empty_bias`` adds to the logits of ``[]`` at each answer's first token (fast method
+    only, see :mod:`unerlib.decoder`). ``backend="vllm"`` uses vLLM with prefix caching
+    (extra ``gpu``).
     """
     if backend == "vllm":
         from .vllm_backend import predict_vllm
@@ -131,6 +132,8 @@ def predict(student, questions: Sequence[Question], max_new_tokens: int = 64,
         raise ValueError(f"unknown backend {backend!r} (hf or vllm)")
     if method not in ("fast", "naive", "official"):
         raise ValueError(f"unknown method {method!r} (fast, naive or official)")
+    if empty_bias and method != "fast":
+        raise ValueError(f"empty_bias is an option of the fast method, not of {method!r}")
     from tqdm.auto import tqdm
 
     official = method == "official"
@@ -183,7 +186,6 @@ def predict(student, questions: Sequence[Question], max_new_tokens: int = 64,
         text, capped = engine.decode(ids), len(ids) >= max_new_tokens and ids[-1] not in engine.stop_ids
         for i in items[k][1][j]:
             raws[i].append((k, text, stops[(k, j)], capped))
-    bar.close()
     engine.stats.questions = len(questions)
     return [_merge(q, [a[1:] for a in sorted(r)]) for q, r in zip(questions, raws)], engine.stats
 
