@@ -62,11 +62,11 @@ DATA_BASE: tuple[str, ...] = ("teacher", "teacher_model", "base_url", "n_passage
 def campaign_base(params: dict[str, Any]) -> dict[str, Any]:
     """The base of every configuration from a profile's (or notebook 03's) parameters:
     the teacher data's parameters, the student's and its inference settings."""
-    missing = [k for k in ("student", *BASE_PARAMS) if k not in params and k != "empty_bias"]
+    params = {"empty_bias": 0.0, **params}  # a run recorded before the option existed
+    missing = [k for k in ("student", *BASE_PARAMS) if k not in params]
     if missing:
         raise ValueError(f"the campaign needs the student parameters {missing}")
     data = {k: params.get(k) for k in DATA_BASE}
-    params = {"empty_bias": 0.0, **params}
     data["sources"] = data["sources"] or "default"
     return {"model": params["student"], **data, **{k: params[k] for k in BASE_PARAMS}}
 

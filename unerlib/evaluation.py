@@ -40,8 +40,34 @@ def evaluation_params(model: str, adapter: str | os.PathLike | None, data: str, 
             **({"empty_bias": float(empty_bias)} if empty_bias else {})}
 
 
+#: tokens added to the longest gold answer of a set when the answer cap is ``"auto"``
+CAP_MARGIN = 32
+
+
+def answer_cap(golds: Sequence[str | None], tokenizer, margin: int = CAP_MARGIN) -> int:
+    """The ``"auto"`` answer cap of a set's questions: its longest gold answer in student
+    tokens, written as the student writes answers (a space, the JSON list, the end token),
+    plus ``margin``; so no correct answer can reach the cap."""
+    from .instructions import encode_answer
+
+    longest = 0
+    for gold in golds:
+        if not gold:
+            continue
+        try:
+            items = json.loads(gold)
+        except json.JSONDecodeError:
+            items = None
+        if isinstance(items, list) and all(isinstance(x, str) for x in items):
+            n = len(encode_answer(tokenizer, items))
+        else:
+            n = len(tokenizer(" " + gold, add_special_tokens=False)["input_ids"]) + 1
+        longest = max(longest, n)
+    return longest + margin
+
+
 def evaluate_sets(model: str = EMBEDDED, adapter: str | os.PathLike | None = None,
-                  sets: Sequence[str] = ZERO_SHOT, limit: int | None = 50, max_new_tokens: int = 256,
+                  sets: Sequence[str] = ZERO_SHOT, limit: int | None = 50, max_new_tokens: int | str = 256,
                   progress: bool = True, root: str | os.PathLike | None = None,
                   data_root: str | os.PathLike | None = None, stop_loops: bool = True, quantize: str = "",
                   empty_bias: float = 0.0):
@@ -55,10 +81,23 @@ def evaluate_sets(model: str = EMBEDDED, adapter: str | os.PathLike | None = Non
     ``predictions`` (its predictions file). ``quantize="int8"`` answers with the int8
     dynamic quantization of the student (:func:`unerlib.student.quantize_int8`);
     ``empty_bias`` favours ``[]`` at each answer's first token (:mod:`unerlib.decoder`).
+    ``max_new_tokens="auto"`` caps each set at :func:`answer_cap` of its questions (the
+    ``max_new_tokens`` column gives the cap each set used).
     """
     import pandas as pd
 
+    from .inference import load_questions
+
     loaded: list[Any] = []
+    tokenizers: list[Any] = []
+
+    def cap(name: str) -> int:
+        if max_new_tokens != "auto":
+            return int(max_new_tokens)
+        if not tokenizers:
+            from .student import load_tokenizer
+            tokenizers.append(load_tokenizer(model))
+        return answer_cap([q.gold for q in load_questions(name, limit, data_root)], tokenizers[0])
 
     def student():
         if not loaded:
@@ -68,7 +107,7 @@ def evaluate_sets(model: str = EMBEDDED, adapter: str | os.PathLike | None = Non
 
     rows, keys = [], {}
     for name in sets:
-        params = evaluation_params(model, adapter, name, limit, max_new_tokens, stop_loops, quantize, empty_bias)
+        params = evaluation_params(model, adapter, name, limit, cap(name), stop_loops, quantize, empty_bias)
         folder = artifact_dir("evaluations", params, root)
         keys[folder.name] = params
         if not is_done(folder):
@@ -218,6 +257,7 @@ def _row(name: str, folder: Path) -> dict[str, Any]:
             "span_f1": 100 * span["f1"], "span_f1_low": sf1i["low"], "span_f1_high": sf1i["high"],
             "sentences": m["sentences"], "questions": m["n"],
             **{k: answers.get(k, 0) for k in ANSWER_COUNTS},
+            "max_new_tokens": json.loads((folder / "params.json").read_text()).get("max_new_tokens"),
             "key": folder.name, "predictions": str(folder / "predictions.jsonl")}
 
 
@@ -304,9 +344,15 @@ def difference_sentence(diff: Estimate, better: str, worse: str, what: str = "av
             f"[{diff.low:+.1f}, {diff.high:+.1f}]: {words}.")
 
 
-def answers_sentence(scores, max_new_tokens: int) -> str:
-    """How many answers looped, hit the token cap, or fail to parse."""
+def answers_sentence(scores, max_new_tokens: int | str) -> str:
+    """How many answers looped, hit the token cap, or fail to parse (the caps the rows
+    used, from their ``max_new_tokens`` column when there is one)."""
     n = int(scores["questions"].sum())
+    caps = sorted({int(c) for c in scores["max_new_tokens"].dropna()}) if "max_new_tokens" in scores else []
+    if len(caps) > 1:
+        max_new_tokens = f"{caps[0]} to {caps[-1]} (each set's longest gold answer plus {CAP_MARGIN})"
+    elif caps:
+        max_new_tokens = caps[0]
     cap, loop, bad = (int(scores[c].sum()) for c in ("cap_hits", "loop_stops", "parse_failures"))
     loop_cap = int(scores["loops_capped"].sum()) if "loops_capped" in scores else 0
     share = lambda k: f"{k:,} ({100 * k / max(n, 1):.2f}%)"  # noqa: E731
