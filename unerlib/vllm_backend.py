@@ -60,9 +60,10 @@ def predict_vllm(student: Student | str, questions: Sequence[Any], max_new_token
             for i in idx:
                 prompts.append({"prompt_token_ids": prefix + encode_question(tok, questions[i].type)})
                 owners.append(i)
-    raws: list[list[tuple[str, str]]] = [[] for _ in questions]
+    raws: list[list[tuple[str, str, bool]]] = [[] for _ in questions]  # (answer, stop reason, cap hit)
     for i, out in zip(owners, llm.generate(prompts, params, lora_request=request)):
         answer = out.outputs[0]
-        raws[i].append((answer.text, "cap" if answer.finish_reason == "length" else "end"))
+        capped = answer.finish_reason == "length"
+        raws[i].append((answer.text, "cap" if capped else "end", capped))
     stats = InferenceStats(questions=len(questions), extra={"backend": "vllm", "adapter": adapter})
     return [_merge(q, r) for q, r in zip(questions, raws)], stats
