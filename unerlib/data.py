@@ -78,6 +78,20 @@ def _open(path: Path):
 # --------------------------------------------------------------------------- tokens
 
 
+def join_tokens(tokens: Sequence[str]) -> tuple[str, list[int], list[int]]:
+    """The passage of ``tokens`` joined by single spaces, with each token's start and end
+    character offset in it."""
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for tok in tokens:
+        starts.append(pos)
+        pos += len(tok)
+        ends.append(pos)
+        pos += 1
+    return " ".join(tokens), starts, ends
+
+
 def tokens_to_record(
     rid: str,
     tokens: Sequence[str],
@@ -105,13 +119,7 @@ def tokens_to_record(
             ends.append(pos)
         text = "".join(parts)
     else:
-        pos = 0
-        for tok in tokens:
-            starts.append(pos)
-            pos += len(tok)
-            ends.append(pos)
-            pos += 1
-        text = " ".join(tokens)
+        text, starts, ends = join_tokens(tokens)
     mentions: list[Mention] = []
     cur_type: str | None = None
     cur_start = cur_end = -1
@@ -295,11 +303,7 @@ def _w2ner_record(path: Path, i: int, item: Any) -> Record:
         toks = item["sentence"]
         _require(isinstance(toks, list) and all(isinstance(t, str) for t in toks), path, f"record {i}",
                  "'sentence' must be a list of token strings")
-        starts, pos = [], 0
-        for t in toks:
-            starts.append(pos)
-            pos += len(t) + 1
-        text = " ".join(toks)
+        text, starts, _ = join_tokens(toks)
         mentions = []
         for ent in item.get("ner", []):
             _require(isinstance(ent, dict), path, f"record {i}", f"entity is not an object: {ent!r}")

@@ -16,27 +16,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from .data import DataError, Mention, Record, _is_int, _load_json, _require
-
-
-def _spans(tokens: Sequence[str]) -> tuple[str, list[int], list[int]]:
-    """The passage (tokens joined by spaces) and each token's start and end offset."""
-    starts, ends, pos = [], [], 0
-    for tok in tokens:
-        starts.append(pos)
-        pos += len(tok)
-        ends.append(pos)
-        pos += 1
-    return " ".join(tokens), starts, ends
+from .data import DataError, Mention, Record, _is_int, _load_json, _open, _require, join_tokens
 
 
 def _record(path: Path, where: str, rid: str, tokens: Any, spans: list[tuple[Any, Any, Any]]) -> Record:
     """A record from tokens and (first token, last token exclusive, label) triples."""
     _require(isinstance(tokens, list) and all(isinstance(t, str) for t in tokens), path, where,
              "'tokens' must be a list of strings")
-    text, starts, ends = _spans(tokens)
+    text, starts, ends = join_tokens(tokens)
     mentions = []
     for s, e, label in spans:
         _require(_is_int(s) and _is_int(e), path, where, f"span bounds must be integers: {s!r}, {e!r}")
@@ -53,10 +42,8 @@ def read_token_spans_json(path: str | os.PathLike) -> list[Record]:
     """Read FIGER-style JSON lines (FIGER gold, 1k-WFB-g): one mention per label of each
     span, ``end`` exclusive; a malformed line raises :class:`DataError` with its number."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
     records = []
-    with open(path, encoding="utf-8") as fh:
+    with _open(path) as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
