@@ -29,10 +29,11 @@ import them. Every fixture uses one CPU thread.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-__all__ = ["single_thread", "student_tokenizer", "tiny_dir", "tiny_student", "bracket_student",
+__all__ = ["scripted_student", "ScriptedLM", "single_thread", "student_tokenizer", "tiny_dir", "tiny_student", "bracket_student",
            "OPEN_LIST", "CLOSE_LIST", "BRACKET_BIAS"]
 
 OPEN_LIST = ' ["'
@@ -152,3 +153,48 @@ def bracket_student(tiny_dir):
         add_bracket_bias(student)
         _CACHE["bracket"] = student
     return _CACHE["bracket"]
+
+
+# --------------------------------------------------------------------------- a scripted model
+
+
+class _ScriptedCache:
+    def batch_select_indices(self, idx):
+        pass
+
+
+class ScriptedLM:
+    """Next token = ``table[last input token]`` (logit 10) over a fixed random background
+    (below 1): a model whose greedy answer is the scripted text whatever the prompt."""
+
+    def __init__(self, tokenizer, table: dict[int, int]):
+        import torch
+
+        self.device = torch.device("cpu")
+        self.table = table
+        gen = torch.Generator().manual_seed(0)
+        self.background = torch.rand(len(tokenizer), generator=gen)
+
+    def forward(self, input_ids=None, attention_mask=None, position_ids=None, past_key_values=None,
+                use_cache=True, logits_to_keep=0):
+        import torch
+
+        logits = self.background.repeat(input_ids.shape[0], 1, 1).clone()
+        for row, last in enumerate(input_ids[:, -1].tolist()):
+            if last in self.table:
+                logits[row, 0, self.table[last]] = 10.0
+        return SimpleNamespace(logits=logits, past_key_values=past_key_values or _ScriptedCache())
+
+    __call__ = forward
+
+
+def scripted_student(tok, answer: str):
+    """A student (model, tokenizer) that answers ``answer`` to every question about ``city`` or
+    any type whose question ends with the same token (a bigram table from that token)."""
+    from unerlib.instructions import encode_question
+
+    last = encode_question(tok, "city")[-1]
+    ids = tok(answer, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    seq = [last, *ids]
+    assert len(set(seq[:-1])) == len(seq) - 1, f"the script needs distinct tokens: {seq}"
+    return SimpleNamespace(model=ScriptedLM(tok, dict(zip(seq, seq[1:]))), tokenizer=tok)

@@ -135,3 +135,16 @@ def test_empty_bias_makes_answers_empty(tiny_student, monkeypatch):
         predict(tiny_student, questions, backend="vllm", empty_bias=1.0)
     with pytest.raises(ValueError, match="fast method"):
         predict(tiny_student, questions, method="naive", empty_bias=1.0)
+
+
+def test_empty_bias_with_loops_set_aside(tiny_student, monkeypatch):
+    """Loops set aside under an empty_bias are finished (the bias applies to first tokens
+    only, and a loop has none left) and answer as decoding without the stop does."""
+    questions = [Question(f"{i}-{t}", p, t) for i, p in enumerate(["Paris and Rome.", "Ada Lovelace wrote notes."])
+                 for t in ("city", "person")]
+    monkeypatch.setattr(HFPredictor, "_opens_list", lambda self, ids: True)  # random weights: no '['
+    plain, _ = predict(tiny_student, questions, max_new_tokens=12, stop_loops=False, progress=False, empty_bias=0.5)
+    monkeypatch.setattr(HFPredictor, "looping", lambda self, ids, **kw: len(ids) == 3)
+    aside, _ = predict(tiny_student, questions, max_new_tokens=12, stop_loops=True, progress=False, empty_bias=0.5)
+    assert [p.raw for p in aside] == [p.raw for p in plain]
+    assert any(p.stop == "loop" for p in aside)

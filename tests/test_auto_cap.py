@@ -36,6 +36,13 @@ def test_evaluations_record_the_cap_they_used(tiny_dir, tmp_path):
                           root=tmp_path)
     assert int(auto["max_new_tokens"].iloc[0]) == expected and int(fixed["max_new_tokens"].iloc[0]) == 7
     assert auto["key"].iloc[0] != fixed["key"].iloc[0]
+    # the cap is the whole split's at any limit, so the first sentence is cut from the full evaluation
+    first = evaluate_sets(str(tiny_dir), None, sets=[data], limit=1, max_new_tokens="auto", progress=False,
+                          root=tmp_path)
+    assert int(first["max_new_tokens"].iloc[0]) == expected
+    folder = tmp_path / "evaluations" / first["key"].iloc[0]
+    assert json.loads((folder / "params.json").read_text())["answer_cap"] == "auto"
+    assert (folder / "source.json").is_file()  # cut from the larger one, not answered again
 
 
 def test_the_answers_sentence_names_the_caps_used():

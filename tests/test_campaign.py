@@ -41,6 +41,19 @@ def test_a_resolved_gain_is_kept(tmp_path):
     assert kept == "corpus x4" and "frequency x1" in why
 
 
+def test_a_gain_over_the_training_budget_is_not_kept(tmp_path):
+    """A resolved gain that trains 3x as long as the baseline is named in the reason but not
+    kept; the resolved one within the budget is, and without a recorded time it counts as within."""
+    scores = _scores(tmp_path, {"frequency x1": 3, "corpus x4": 8, "frequency x4": 5})
+    seconds = {"frequency x1": 100.0, "corpus x4": 300.0, "frequency x4": 120.0}
+    table = summary(scores.assign(train_seconds=scores["config"].map(seconds)))
+    assert list(table["train s"]) == [100.0, 300.0, 120.0]
+    kept, why = choose(table)
+    assert kept == "frequency x4" and "`corpus x4` is resolved above it" in why and "3.0x" in why
+    assert choose(table, budget=4.0)[0] == "corpus x4"
+    assert choose(summary(scores))[0] == "corpus x4"
+
+
 def test_the_baseline_stays_when_nothing_is_resolved(tmp_path):
     scores = _scores(tmp_path, {"frequency x1": 5, "corpus x4": 5})
     kept, why = choose(summary(scores))

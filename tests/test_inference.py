@@ -199,7 +199,7 @@ def test_merge_unions_answers_in_order(monkeypatch, tiny_student):
     from unerlib import inference
 
     answers = iter(['["Ada", "Paris"]', '["Paris", "Rome"]', "nothing", '["Oslo"]'])
-    monkeypatch.setattr(inference.HFPredictor, "answer_many", lambda self, prompts: [[[0] for _ in p.questions] for p in prompts])
+    monkeypatch.setattr(inference.HFPredictor, "answer_many", lambda self, prompts, passages=None: [[[0] for _ in p.questions] for p in prompts])
     monkeypatch.setattr(inference.HFPredictor, "decode", lambda self, ids: next(answers))
     monkeypatch.setattr(inference, "split_passage", lambda tok, passage, n: ["w1", "w2", "w3", "w4"])
     preds, _ = predict(tiny_student, [Question("q", "w1 w2 w3 w4", "city")], progress=False)

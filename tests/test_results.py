@@ -53,9 +53,9 @@ def test_published_systems_and_our_row(tmp_path):
         published_systems(tmp_path / "reference")
 
 
-def _evaluation(root, adapter, dataset, f1, limit=2):
-    folder = artifact_dir("evaluations", {"model": "m", "adapter": adapter, "data": dataset, "limit": limit,
-                                          "max_new_tokens": 16}, root)
+def _evaluation(root, adapter, dataset, f1, limit=2, cap=16, rule=None):
+    params = {"model": "m", "adapter": adapter, "data": dataset, "limit": limit, "max_new_tokens": cap}
+    folder = artifact_dir("evaluations", {**params, **({"answer_cap": rule} if rule else {})}, root)
     (folder / "metrics.json").write_text(json.dumps({"precision": f1, "recall": f1, "f1": f1, "n": 3}))
     mark_done(folder)
 
@@ -72,6 +72,14 @@ def test_summary_reads_every_completed_metrics_file(tmp_path):
     assert list(summary.student) == ["abc", "untuned"]
     assert summary.iloc[0]["Avg"] == pytest.approx(40.0)
     assert zero_shot_summary(records, limit=99).empty
+
+
+def test_a_student_with_auto_caps_has_one_seven_set_row(tmp_path):
+    """Under the "auto" cap every set has its own cap; the sets are grouped by the rule."""
+    for k, name in enumerate(ZERO_SHOT):
+        _evaluation(tmp_path, "/a/students/abc", name, 0.5, cap=40 + 10 * k, rule="auto")
+    summary = zero_shot_summary(evaluations_on_record(tmp_path), limit=2)
+    assert list(summary.student) == ["abc"] and summary.iloc[0]["max_new_tokens"] == "auto"
 
 
 def test_run_times_and_hashes(tmp_path, monkeypatch):

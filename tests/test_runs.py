@@ -4,6 +4,7 @@ scaling helpers: on small fake artifacts, no model."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -53,7 +54,11 @@ def test_parse_sizes_rejects(spec):
         parse_sizes(spec)
 
 
-def test_an_evaluation_is_cut_from_a_larger_one(tmp_path, re3d_root):
+class _Loaded(Exception):
+    pass
+
+
+def test_an_evaluation_is_cut_from_a_larger_one(tmp_path, re3d_root, monkeypatch):
     """The first sentence of re3d is cut from the finished evaluation of all of it: no
     model is loaded ("m" is none) and its answers are the larger evaluation's."""
     from unerlib.evaluation import evaluate_sets, evaluation_params
@@ -76,9 +81,25 @@ def test_an_evaluation_is_cut_from_a_larger_one(tmp_path, re3d_root):
     lines = [json.loads(x) for x in (folder / "predictions.jsonl").read_text().splitlines()]
     assert [x["id"] for x in lines] == [q.id for q in first]
     assert np.array(json.loads((folder / "metrics.json").read_text())["sentence_counts"]).shape == (1, 3)
-    # another cap is another evaluation: not cut from this one (and "m" cannot be loaded)
-    with pytest.raises(Exception):
+    # another cap is another evaluation: not cut from this one (the student would be loaded)
+    def load(*args, **kwargs):
+        raise _Loaded()
+
+    monkeypatch.setattr("unerlib.student.load_student", load)
+    with pytest.raises(_Loaded):
         evaluate_sets("m", None, sets=["re3d"], limit=1, max_new_tokens=9, progress=False, root=art,
+                      data_root=re3d_root)
+    # an evaluation with a decoding option set is not a plain one, and the other way round
+    with pytest.raises(_Loaded):
+        evaluate_sets("m", None, sets=["re3d"], limit=1, max_new_tokens=8, progress=False, root=art,
+                      data_root=re3d_root, empty_bias=2.0)
+    option = artifact_dir("evaluations", evaluation_params("m", None, "re3d", None, 8, constrain_spans=True), art)
+    (option / "predictions.jsonl").write_text((big / "predictions.jsonl").read_text())
+    mark_done(option)
+    shutil.rmtree(big)
+    shutil.rmtree(folder)
+    with pytest.raises(_Loaded):
+        evaluate_sets("m", None, sets=["re3d"], limit=1, max_new_tokens=8, progress=False, root=art,
                       data_root=re3d_root)
 
 

@@ -21,6 +21,11 @@ end, in batches of their own, so they too are the answers of decoding without an
 ``empty_bias`` (0 by default: the model's own greedy answers) adds that much to the logits
 of the tokens spelling ``[]`` at an answer's first step: a decoding option that makes the
 student say "none" more often, its value chosen on the validation suite.
+
+``constrain_spans`` (off by default) decodes under :class:`unerlib.constrained.SpanConstraint`:
+each answer can only be a JSON list of strings that occur in its passage; the answers that
+already are stay as they were. ``score_tokens`` records each chosen token's log-probability
+(``last_logprobs``), which :mod:`unerlib.typechoice` reads.
 """
 
 from __future__ import annotations
@@ -74,8 +79,15 @@ class HFPredictor:
     """The shared-prefix batched greedy decoder over a transformers model."""
 
     def __init__(self, model, tokenizer, max_new_tokens: int = 64, max_passage_tokens: int = 1024,
-                 stop_unparseable: bool = True, stop_loops: bool = True, empty_bias: float = 0.0):
+                 stop_unparseable: bool = True, stop_loops: bool = True, empty_bias: float = 0.0,
+                 constrain_spans: bool = False, score_tokens: bool = False):
+        from .constrained import SpanConstraint
+
         self.model = model
+        # the log-probability of each generated token (``last_logprobs`` after answer_many)
+        self.score_tokens = score_tokens
+        self.last_logprobs: list[list[list[float]]] = []
+        self.constraint = SpanConstraint(tokenizer) if constrain_spans else None
         self.empty_bias = empty_bias
         self.empty_ids = empty_answer_ids(tokenizer) if empty_bias else []
         self.stop_unparseable = stop_unparseable
@@ -141,22 +153,32 @@ class HFPredictor:
         out = self.model(use_cache=True, **self._last_only, **kwargs)
         return out, (getattr(out, "cache", None) or out.past_key_values)
 
-    def answer(self, prompt: PromptTokens) -> list[list[int]]:
+    def answer(self, prompt: PromptTokens, passage: str | None = None) -> list[list[int]]:
         """Generated ids for every question of one passage (prefix computed once)."""
-        return self.answer_many([prompt])[0]
+        return self.answer_many([prompt], None if passage is None else [passage])[0]
 
-    def answer_many(self, prompts: Sequence[PromptTokens]) -> list[list[list[int]]]:
+    def _passages(self, passages: Sequence[str] | None, n: int) -> Sequence[str] | None:
+        if self.constraint is None:
+            return None
+        if passages is None or len(passages) != n:
+            raise ValueError("span-constrained decoding needs the passage of every prompt")
+        return passages
+
+    def answer_many(self, prompts: Sequence[PromptTokens],
+                    passages: Sequence[str] | None = None) -> list[list[list[int]]]:
         """Generated ids for every question of several passages, decoded as one batch.
 
         Each prefix runs once (right-padded to the longest); its cache rows are copied to
         the rows of its questions; every row is laid out as ``prefix, padding, question``
         with the padding masked and position ids that continue the row's own prefix, so
         each answer is the one the model gives to its prompt alone. Finished rows are
-        dropped from the batch once a quarter of it has finished.
+        dropped from the batch once a quarter of it has finished. ``passages`` (the text of
+        each prompt's passage) are needed under ``constrain_spans``.
         """
         import torch
 
         device = self.model.device
+        passages = self._passages(passages, len(prompts))
         prompts = [shared_prefix(p) for p in prompts]
         lens = [len(p.prefix) for p in prompts]
         Lp = max(lens)
@@ -185,31 +207,55 @@ class HFPredictor:
             out, cache = self._forward(cache, input_ids=torch.tensor(ids, device=device),
                                        attention_mask=mask_t, position_ids=pos_t)
             generated: list[list[int]] = [[] for _ in range(B)]
-            self._greedy(out, cache, mask_t, pos_t[:, -1] + 1, generated, self.finished)
+            logprobs: list[list[float]] = [[] for _ in range(B)]
+            self._greedy(out, cache, mask_t, pos_t[:, -1] + 1, generated, self.finished,
+                         None if passages is None else [passages[j] for j in owner],
+                         logprobs if self.score_tokens else None)
         answers: list[list[list[int]]] = [[] for _ in prompts]
-        for j, ids_ in zip(owner, generated):
+        self.last_logprobs = [[] for _ in prompts]
+        for j, ids_, lp in zip(owner, generated, logprobs):
             answers[j].append(ids_)
+            self.last_logprobs[j].append(lp)
         return answers
 
-    def _greedy(self, out, cache, mask_t, next_pos, generated: list[list[int]], done) -> None:
+    def _greedy(self, out, cache, mask_t, next_pos, generated: list[list[int]], done,
+                passages: Sequence[str] | None = None, logprobs: list[list[float]] | None = None) -> None:
         """Greedy decoding of every row of a batch whose prompt has run (``out``, ``cache``),
         appending to ``generated`` until ``done(row's ids)`` or ``max_new_tokens`` in all.
-        Finished rows are dropped from the batch once a quarter of it has finished."""
+        Finished rows are dropped from the batch once a quarter of it has finished. Under
+        ``constrain_spans`` each row's token is the best one its passage's constraint allows;
+        ``logprobs`` (parallel to ``generated``) receives each chosen token's log-probability."""
         import torch
 
+        constraint = self.constraint
+        states = [constraint.state(g, p) for g, p in zip(generated, passages)] if constraint else []
         rows = list(range(len(generated)))  # row of ``generated`` for each row of the batch
         alive = [len(g) < self.max_new_tokens for g in generated]
         logits = out.logits[:, -1, :]
-        if self.empty_ids:  # a bonus for answering [] at an answer's first token
-            first = torch.tensor([r for r, g in enumerate(generated) if not g], device=logits.device)
+        first_rows = [r for r, g in enumerate(generated) if not g]
+        if self.empty_ids and first_rows:  # a bonus for answering [] at an answer's first token
+            first = torch.tensor(first_rows, dtype=torch.long, device=logits.device)
             empty = torch.tensor(self.empty_ids, device=logits.device)
             logits = logits.clone()
             logits[first[:, None], empty] += self.empty_bias
         while True:
-            tokens = logits.argmax(dim=-1).tolist()
+            if constraint is None:
+                tokens = logits.argmax(dim=-1).tolist()
+            else:
+                tokens = [self.pad_id] * len(rows)
+                for r, qi in enumerate(rows):
+                    if alive[r]:
+                        if states[qi] is None:
+                            raise ValueError("an answer handed to the constrained decoder already breaks the constraint")
+                        tokens[r], states[qi] = constraint.choose(logits[r], states[qi], passages[qi])
+            if logprobs is not None:
+                chosen = torch.tensor(tokens, device=logits.device)[:, None]
+                lp = torch.log_softmax(logits.float(), dim=-1).gather(1, chosen)[:, 0].tolist()
             for r, (qi, tok) in enumerate(zip(rows, tokens)):
                 if alive[r]:
                     generated[qi].append(tok)
+                    if logprobs is not None:
+                        logprobs[qi].append(lp[r])
                     alive[r] = not done(generated[qi]) and len(generated[qi]) < self.max_new_tokens
             n_alive = sum(alive)
             if not n_alive:
@@ -228,7 +274,8 @@ class HFPredictor:
             logits = out.logits[:, -1, :]
 
     def finish_loops(self, prompts: Sequence[list[int]], generated: Sequence[list[int]],
-                     max_batch: int = 32, on_batch=None) -> list[list[int]]:
+                     max_batch: int = 32, on_batch=None, passages: Sequence[str] | None = None,
+                     logprobs: Sequence[list[float]] | None = None) -> list[list[int]]:
         """Decode answers set aside as loops on to their own end, exactly as if they had
         never stopped: ``prompts[i]`` (prefix and question ids) followed by ``generated[i]``
         is continued greedily until an end or ``]`` token or ``max_new_tokens`` in all.
@@ -236,10 +283,13 @@ class HFPredictor:
         The loops of many batches run together in batches of their own (sorted by length,
         left-padded, masked), so a loop no longer holds a whole batch of short answers to
         the cap, and the official scores are those of decoding every answer to its end.
-        ``on_batch(n)`` is called after each batch of ``n`` answers (a progress bar).
+        ``on_batch(n)`` is called after each batch of ``n`` answers (a progress bar);
+        ``passages`` (each answer's passage) are needed under ``constrain_spans``;
+        ``logprobs`` (each answer's token log-probabilities so far) are continued in place.
         """
         import torch
 
+        passages = self._passages(passages, len(prompts))
         done = lambda ids: ids[-1] in self.stop_ids  # noqa: E731 (the loop stop is off here)
         out_ids = [list(g) for g in generated]
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]) + len(generated[i]))
@@ -260,7 +310,9 @@ class HFPredictor:
                                            attention_mask=mask_t, position_ids=pos_t)
                 self.stats.tokens += sum(len(s) for s in seqs)
                 rows = [out_ids[i] for i in batch]
-                self._greedy(out, cache, mask_t, pos_t[:, -1] + 1, rows, done)
+                self._greedy(out, cache, mask_t, pos_t[:, -1] + 1, rows, done,
+                             None if passages is None else [passages[i] for i in batch],
+                             None if logprobs is None else [logprobs[i] for i in batch])
                 if on_batch is not None:
                     on_batch(len(batch))
         self.stats.extra["loops_finished"] = self.stats.extra.get("loops_finished", 0) + len(prompts)

@@ -440,7 +440,7 @@ def _n(k: int, word: str) -> str:
     return f"{k} {word}{'' if k == 1 else 's'}"
 
 
-def health_summary(health, max_new_tokens: int | None = None) -> str:
+def health_summary(health, max_new_tokens: int | str | None = None) -> str:
     """A paragraph on the answers the official parser could not read and the answers cut
     at the token cap, from :func:`analyse_sets`'s ``health`` table (one row per set)."""
     n = int(health["answers"].sum())
@@ -464,7 +464,10 @@ def health_summary(health, max_new_tokens: int | None = None) -> str:
     empty = int(health["empty"].sum())
     text.append(f"{_n(empty, 'answer')} ({_pct(empty, n)}) {'was' if empty == 1 else 'were'} a readable empty list `[]`. ")
     recorded = int(health["cap_hits_recorded"].sum()) if "cap_hits_recorded" in health else 0
-    cap = f"the {max_new_tokens}-token cap" if max_new_tokens else "the token cap"
+    if max_new_tokens == "auto":
+        cap = "its set's token cap (the set's longest gold answer plus a margin)"
+    else:
+        cap = f"the {max_new_tokens}-token cap" if max_new_tokens else "the token cap"
     hits, hit_fails = int(health["cap_hits"].sum()), int(health["cap_hit_failures"].sum())
     if recorded == 0:
         text.append(f"These predictions do not record whether an answer reached {cap} (the predictor that "

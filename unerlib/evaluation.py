@@ -32,12 +32,16 @@ CHUNK_PASSAGES = 40
 
 def evaluation_params(model: str, adapter: str | os.PathLike | None, data: str, limit: int | None,
                       max_new_tokens: int, stop_loops: bool = True, quantize: str = "",
-                      empty_bias: float = 0.0) -> dict[str, Any]:
+                      empty_bias: float = 0.0, constrain_spans: bool = False,
+                      one_type_per_entity: bool = False) -> dict[str, Any]:
     """The parameters that key an evaluation (the adapter by its artifact label);
-    ``empty_bias`` only when it is set, so evaluations without it keep their keys."""
+    ``empty_bias``, ``constrain_spans`` and ``one_type_per_entity`` only when set, so
+    evaluations without them keep their keys."""
     return {"model": model, "adapter": artifact_label(adapter) if adapter else None, "data": data,
             "limit": limit or None, "max_new_tokens": max_new_tokens, "stop_loops": stop_loops, "quantize": quantize,
-            **({"empty_bias": float(empty_bias)} if empty_bias else {})}
+            **({"empty_bias": float(empty_bias)} if empty_bias else {}),
+            **({"constrain_spans": True} if constrain_spans else {}),
+            **({"one_type_per_entity": True} if one_type_per_entity else {})}
 
 
 #: tokens added to the longest gold answer of a set when the answer cap is ``"auto"``
@@ -70,7 +74,7 @@ def evaluate_sets(model: str = EMBEDDED, adapter: str | os.PathLike | None = Non
                   sets: Sequence[str] = ZERO_SHOT, limit: int | None = 50, max_new_tokens: int | str = 256,
                   progress: bool = True, root: str | os.PathLike | None = None,
                   data_root: str | os.PathLike | None = None, stop_loops: bool = True, quantize: str = "",
-                  empty_bias: float = 0.0):
+                  empty_bias: float = 0.0, constrain_spans: bool = False, one_type_per_entity: bool = False):
     """Zero-shot scores per set (cached); a DataFrame with one row per set.
 
     Columns: ``precision``/``recall``/``f1`` (official string metric) with ``f1_low``/
@@ -80,9 +84,12 @@ def evaluate_sets(model: str = EMBEDDED, adapter: str | os.PathLike | None = Non
     ``loop_stops``, ``empty``, ``gold_empty``), ``key`` (the artifact) and
     ``predictions`` (its predictions file). ``quantize="int8"`` answers with the int8
     dynamic quantization of the student (:func:`unerlib.student.quantize_int8`);
-    ``empty_bias`` favours ``[]`` at each answer's first token (:mod:`unerlib.decoder`).
-    ``max_new_tokens="auto"`` caps each set at :func:`answer_cap` of its questions (the
-    ``max_new_tokens`` column gives the cap each set used).
+    ``empty_bias`` favours ``[]`` at each answer's first token (:mod:`unerlib.decoder`);
+    ``constrain_spans`` decodes lists of passage strings only (:mod:`unerlib.constrained`);
+    ``one_type_per_entity`` keeps each entity under one type of a passage (:mod:`unerlib.typechoice`).
+    ``max_new_tokens="auto"`` caps each set at :func:`answer_cap` of all its questions
+    (the whole split: at least the longest gold answer of the sentences evaluated, and the
+    same cap at any ``limit``); the ``max_new_tokens`` column gives the cap each set used.
     """
     import pandas as pd
 
@@ -97,7 +104,9 @@ def evaluate_sets(model: str = EMBEDDED, adapter: str | os.PathLike | None = Non
         if not tokenizers:
             from .student import load_tokenizer
             tokenizers.append(load_tokenizer(model))
-        return answer_cap([q.gold for q in load_questions(name, limit, data_root)], tokenizers[0])
+        # the whole split's longest gold answer: one cap per set whatever the number of
+        # sentences, so a smaller evaluation is still cut from a larger one
+        return answer_cap([q.gold for q in load_questions(name, None, data_root)], tokenizers[0])
 
     def student():
         if not loaded:
@@ -107,7 +116,10 @@ def evaluate_sets(model: str = EMBEDDED, adapter: str | os.PathLike | None = Non
 
     rows, keys = [], {}
     for name in sets:
-        params = evaluation_params(model, adapter, name, limit, cap(name), stop_loops, quantize, empty_bias)
+        params = evaluation_params(model, adapter, name, limit, cap(name), stop_loops, quantize, empty_bias,
+                                   constrain_spans, one_type_per_entity)
+        if max_new_tokens == "auto":  # recorded, so a summary groups a student's sets whatever their caps
+            params["answer_cap"] = "auto"
         folder = artifact_dir("evaluations", params, root)
         keys[folder.name] = params
         if not is_done(folder):
@@ -147,7 +159,9 @@ def _answer(student, params: dict[str, Any], folder: Path, progress: bool, data_
         for start in range(0, len(groups), CHUNK_PASSAGES):
             chunk = [todo[i] for _, idx in groups[start:start + CHUNK_PASSAGES] for i in idx]
             preds, _ = predict(student(), chunk, max_new_tokens=params["max_new_tokens"], progress=False,
-                               stop_loops=params["stop_loops"], empty_bias=params.get("empty_bias", 0.0))
+                               stop_loops=params["stop_loops"], empty_bias=params.get("empty_bias", 0.0),
+                               constrain_spans=params.get("constrain_spans", False),
+                               one_type_per_entity=params.get("one_type_per_entity", False))
             fh.writelines(json.dumps(prediction_line(p), ensure_ascii=False) + "\n" for p in preds)
             fh.flush()
             bar.update(len(chunk))
@@ -187,7 +201,8 @@ def _cut_from_larger(params: dict[str, Any], folder: Path, data_root, root) -> b
         theirs = json.loads(other.read_text())
         if other.parent == folder or not is_done(other.parent):
             continue
-        same = all(theirs.get(k) == v for k, v in wanted.items() if k != "limit")
+        # the same keys (an evaluation with a decoding option set is not a plain one) and values
+        same = set(theirs) == set(wanted) and all(theirs.get(k) == v for k, v in wanted.items() if k != "limit")
         if same and wanted["limit"] and (not theirs.get("limit") or theirs["limit"] > wanted["limit"]):
             best = other.parent
             break
@@ -350,7 +365,8 @@ def answers_sentence(scores, max_new_tokens: int | str) -> str:
     n = int(scores["questions"].sum())
     caps = sorted({int(c) for c in scores["max_new_tokens"].dropna()}) if "max_new_tokens" in scores else []
     if len(caps) > 1:
-        max_new_tokens = f"{caps[0]} to {caps[-1]} (each set's longest gold answer plus {CAP_MARGIN})"
+        max_new_tokens = (f"{caps[0]} to {caps[-1]} (each set's longest gold answer over its whole split, "
+                          f"in student tokens, plus {CAP_MARGIN})")
     elif caps:
         max_new_tokens = caps[0]
     cap, loop, bad = (int(scores[c].sum()) for c in ("cap_hits", "loop_stops", "parse_failures"))

@@ -102,7 +102,8 @@ def group_by_passage(questions: Sequence[Question]) -> list[tuple[str, list[int]
 def predict(student, questions: Sequence[Question], max_new_tokens: int = 64,
             max_passage_tokens: int = 1024, backend: str = "hf", progress: bool = True,
             method: str = "fast", max_batch: int = 128, max_batch_tokens: int = 32768,
-            stop_loops: bool = True, empty_bias: float = 0.0) -> tuple[list[Prediction], InferenceStats]:
+            stop_loops: bool = True, empty_bias: float = 0.0, constrain_spans: bool = False,
+            one_type_per_entity: bool = False) -> tuple[list[Prediction], InferenceStats]:
     """Answer every question; returns predictions in question order and token statistics.
 
     Identical (passage, type) questions are answered once. The fast method decodes the
@@ -118,32 +119,42 @@ def predict(student, questions: Sequence[Question], max_new_tokens: int = 64,
     the answers are those of decoding without the stop, only sooner. Its stop reason is
     ``loop`` (a prediction's ``cap_hit`` says whether it ran to ``max_new_tokens``).
     ``empty_bias`` adds to the logits of ``[]`` at each answer's first token (fast method
-    only, see :mod:`unerlib.decoder`). ``backend="vllm"`` uses vLLM with prefix caching
+    only, see :mod:`unerlib.decoder`). ``constrain_spans`` decodes each answer as a JSON
+    list of strings found in its passage (fast method only, :mod:`unerlib.constrained`).
+    ``one_type_per_entity`` keeps an entity named under several types of a passage window
+    only under the type the student scored highest (fast method only, :mod:`unerlib.typechoice`).
+    ``backend="vllm"`` uses vLLM with prefix caching
     (extra ``gpu``).
     """
     if backend == "vllm":
         from .vllm_backend import predict_vllm
 
-        if empty_bias:
-            raise ValueError("empty_bias is an option of the hf backend only (the vllm backend decodes as the model does)")
+        if empty_bias or constrain_spans or one_type_per_entity:
+            raise ValueError("empty_bias, constrain_spans and one_type_per_entity are options of the hf backend "
+                             "only (the vllm backend decodes as the model does)")
 
         return predict_vllm(student, questions, max_new_tokens, max_passage_tokens)
     if backend != "hf":
         raise ValueError(f"unknown backend {backend!r} (hf or vllm)")
     if method not in ("fast", "naive", "official"):
         raise ValueError(f"unknown method {method!r} (fast, naive or official)")
-    if empty_bias and method != "fast":
-        raise ValueError(f"empty_bias is an option of the fast method, not of {method!r}")
+    if (empty_bias or constrain_spans or one_type_per_entity) and method != "fast":
+        raise ValueError(f"empty_bias, constrain_spans and one_type_per_entity are options of the fast method, "
+                         f"not of {method!r}")
     from tqdm.auto import tqdm
 
     official = method == "official"
     engine = HFPredictor(student.model, student.tokenizer, max_new_tokens, max_passage_tokens,
                          stop_unparseable=not official, stop_loops=stop_loops and not official,
-                         empty_bias=0.0 if official else empty_bias)
+                         empty_bias=0.0 if official else empty_bias, constrain_spans=constrain_spans,
+                         score_tokens=one_type_per_entity)
     tok = student.tokenizer
     # work items: one prompt per (window, chunk of at most max_batch types), with the
     # question indices that receive each answer
     items: list[tuple[PromptTokens, list[list[int]]]] = []
+    texts: list[str] = []  # each item's window of text
+    window_of: list[int] = []  # each item's window, numbered over all passages
+    n_windows = 0
     for passage, idx in group_by_passage(questions):
         # a passage repeated in a dataset (a header, a code placeholder) is asked each type once
         askers: dict[str, list[int]] = {}
@@ -154,9 +165,12 @@ def predict(student, questions: Sequence[Question], max_new_tokens: int = 64,
         engine.stats.passages += 1
         engine.stats.split_passages += len(windows) > 1
         for window in windows:
+            n_windows += 1
             for start in range(0, len(types), max_batch):
                 batch = types[start:start + max_batch]
                 items.append((encode_prompts(tok, window, batch), [askers[t] for t in batch]))
+                texts.append(window)
+                window_of.append(n_windows - 1)
     # answers arrive in batch order; each item's index restores window order
     raws: list[list[tuple[int, str, str, bool]]] = [[] for _ in questions]
     prompts = [p for p, _ in items]
@@ -164,9 +178,12 @@ def predict(student, questions: Sequence[Question], max_new_tokens: int = 64,
                unit="q", disable=not progress)
     groups = _pack(prompts, max_batch, max_batch_tokens, max_new_tokens) if method == "fast" else [[k] for k in range(len(items))]
     answers: dict[tuple[int, int], list[int]] = {}  # (item, question) -> generated ids
+    logprobs: dict[tuple[int, int], list[float]] = {}  # their tokens' log-probabilities (one_type_per_entity)
     for group in groups:
         if method == "fast":
-            outs = engine.answer_many([prompts[k] for k in group])
+            outs = engine.answer_many([prompts[k] for k in group], [texts[k] for k in group])
+            for k, lps in zip(group, engine.last_logprobs):
+                logprobs.update(((k, j), lp) for j, lp in enumerate(lps))
         else:
             outs = [[engine.answer_naive(prompts[k].prefix + q, official) for q in prompts[k].questions]
                     for k in group]
@@ -179,15 +196,42 @@ def predict(student, questions: Sequence[Question], max_new_tokens: int = 64,
     if loops:  # decode the loops on to their own end, so no score depends on the stop
         bar = tqdm(total=len(loops), desc="finishing loops", unit="q", disable=not progress)
         done = engine.finish_loops([prompts[k].prefix + prompts[k].questions[j] for k, j in loops],
-                                   [answers[key] for key in loops], on_batch=bar.update)
+                                   [answers[key] for key in loops], on_batch=bar.update,
+                                   passages=[texts[k] for k, _ in loops],
+                                   logprobs=[logprobs[key] for key in loops] if one_type_per_entity else None)
         bar.close()
         answers.update(zip(loops, done))
+    decoded = {key: engine.decode(ids) for key, ids in answers.items()}
+    if one_type_per_entity:
+        decoded = _one_type(engine.tokenizer, answers, logprobs, decoded, window_of)
     for (k, j), ids in answers.items():
-        text, capped = engine.decode(ids), len(ids) >= max_new_tokens and ids[-1] not in engine.stop_ids
+        text, capped = decoded[(k, j)], len(ids) >= max_new_tokens and ids[-1] not in engine.stop_ids
         for i in items[k][1][j]:
             raws[i].append((k, text, stops[(k, j)], capped))
     engine.stats.questions = len(questions)
     return [_merge(q, [a[1:] for a in sorted(r)]) for q, r in zip(questions, raws)], engine.stats
+
+
+def _one_type(tokenizer, answers: dict, logprobs: dict, decoded: dict, window_of: Sequence[int]) -> dict:
+    """The answer texts after :func:`unerlib.typechoice.keep_one_type`, window by window."""
+    from .typechoice import entity_scores, filtered_answer, keep_one_type
+
+    pieces: dict[int, str] = {}
+
+    def piece(token: int) -> str:
+        if token not in pieces:
+            pieces[token] = tokenizer.decode([token], skip_special_tokens=True)
+        return pieces[token]
+
+    by_window: dict[int, list[tuple[int, int]]] = {}
+    for key in answers:
+        by_window.setdefault(window_of[key[0]], []).append(key)
+    out = dict(decoded)
+    for keys in by_window.values():
+        scored = [entity_scores(decoded[key], [piece(t) for t in answers[key]], logprobs[key]) for key in keys]
+        for key, sc, kept in zip(keys, scored, keep_one_type(scored)):
+            out[key] = filtered_answer(decoded[key], sc, kept)
+    return out
 
 
 def _merge(question: Question, answers: list[tuple[str, str, bool]]) -> Prediction:

@@ -87,7 +87,8 @@ def evaluations_on_record(root: str | os.PathLike | None = None, keys=None):
         adapter = params.get("adapter")
         rows.append({"model": params.get("model"), "adapter": Path(adapter).name if adapter else "untuned",
                      "dataset": params.get("data"), "limit": params.get("limit"),
-                     "max_new_tokens": params.get("max_new_tokens"),
+                     # an "auto" cap differs set by set: the rule, not the number, groups the sets
+                     "max_new_tokens": params.get("answer_cap") or params.get("max_new_tokens"),
                      **{k: 100 * metrics[k] for k in ("precision", "recall", "f1")}, "questions": metrics.get("n"),
                      "intervals": "sentence_counts" in metrics, "predictions": str(folder / "predictions.jsonl")})
     columns = ["model", "adapter", "dataset", "limit", "max_new_tokens", "precision", "recall", "f1", "questions",

@@ -104,7 +104,8 @@ QUANTIZE = ("", "int8")
 
 def load_student(name: str = EMBEDDED, adapter: str | None = None, dtype: str = "auto",
                  device: str | None = None, quantize: str = "") -> Student:
-    """Load a student model and its tokenizer, with a LoRA adapter when ``adapter`` is set.
+    """Load a student model and its tokenizer, with a LoRA adapter when ``adapter`` is set
+    (a folder holding a whole fully tuned model is loaded in place of ``name``).
 
     ``name`` is :data:`EMBEDDED`, a local directory, a ``.gguf`` file or a Hugging Face id.
     GGUF weights are dequantized to float32. ``dtype="auto"`` means float32 on the CPU and
@@ -126,6 +127,9 @@ def load_student(name: str = EMBEDDED, adapter: str | None = None, dtype: str = 
         torch_dtype = getattr(torch, dtype)
     if adapter is not None:
         adapter_path = Path(adapter).expanduser()
+        if not (adapter_path / "adapter_config.json").is_file() and (adapter_path / "config.json").is_file():
+            # a fully tuned student (trained with lora=False) is a whole model folder
+            return load_student(str(adapter_path), None, dtype, device, quantize)
         if not (adapter_path / "adapter_config.json").is_file():
             raise StudentError(f"adapter not found: {adapter_path} (looked for adapter_config.json)")
     try:
