@@ -43,6 +43,9 @@ def test_evaluations_record_the_cap_they_used(tiny_dir, tmp_path):
     folder = tmp_path / "evaluations" / first["key"].iloc[0]
     assert json.loads((folder / "params.json").read_text())["answer_cap"] == "auto"
     assert (folder / "source.json").is_file()  # cut from the larger one, not answered again
+    # the cap is measured once per set and read back after
+    caps = [json.loads(f.read_text())["cap"] for f in (tmp_path / "answer_caps").glob("*/cap.json")]
+    assert caps == [expected]
 
 
 def test_the_answers_sentence_names_the_caps_used():

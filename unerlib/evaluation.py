@@ -101,12 +101,17 @@ def evaluate_sets(model: str = EMBEDDED, adapter: str | os.PathLike | None = Non
     def cap(name: str) -> int:
         if max_new_tokens != "auto":
             return int(max_new_tokens)
-        if not tokenizers:
-            from .student import load_tokenizer
-            tokenizers.append(load_tokenizer(model))
         # the whole split's longest gold answer: one cap per set whatever the number of
         # sentences, so a smaller evaluation is still cut from a larger one
-        return answer_cap([q.gold for q in load_questions(name, None, data_root)], tokenizers[0])
+        folder = artifact_dir("answer_caps", {"model": model, "data": name, "margin": CAP_MARGIN}, root)
+        if not is_done(folder):  # measured once (a split's golds, tokenized: seconds on a large set)
+            if not tokenizers:
+                from .student import load_tokenizer
+                tokenizers.append(load_tokenizer(model))
+            golds = [q.gold for q in load_questions(name, None, data_root)]
+            write_json_atomic(folder / "cap.json", {"cap": answer_cap(golds, tokenizers[0])})
+            mark_done(folder)
+        return int(json.loads((folder / "cap.json").read_text())["cap"])
 
     def student():
         if not loaded:
