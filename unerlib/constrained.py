@@ -76,18 +76,11 @@ class SpanConstraint:
     """Token choice under the list-of-passage-strings constraint for one tokenizer."""
 
     def __init__(self, tokenizer, top_k: int = 32):
-        self.tokenizer = tokenizer
+        from .decoder import TokenText
+
         self.top_k = top_k
         self.special = frozenset(tokenizer.all_special_ids)
-        self._pieces: dict[int, str] = {}
-
-    def piece(self, token: int) -> str:
-        """The text of one token (memoised)."""
-        text = self._pieces.get(token)
-        if text is None:
-            text = self.tokenizer.decode([token], clean_up_tokenization_spaces=False)
-            self._pieces[token] = text
-        return text
+        self.piece = TokenText(tokenizer)  # the text of one token
 
     def state(self, ids: Sequence[int], passage: str) -> ListState | None:
         """The state after the tokens ``ids`` (``None`` if they already left the language)."""

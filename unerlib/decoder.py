@@ -58,6 +58,22 @@ def stop_token_ids(tokenizer) -> frozenset[int]:
     return frozenset(ids | {tokenizer.eos_token_id})
 
 
+class TokenText:
+    """The text of single tokens, memoised (special tokens read as empty; no clean-up of
+    spaces, so a sequence's pieces join to its decoded text)."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        self._texts: dict[int, str] = {}
+
+    def __call__(self, token: int) -> str:
+        text = self._texts.get(token)
+        if text is None:
+            text = self.tokenizer.decode([token], skip_special_tokens=True, clean_up_tokenization_spaces=False)
+            self._texts[token] = text
+        return text
+
+
 def empty_answer_ids(tokenizer) -> list[int]:
     """Ids of the tokens that spell a whole empty answer (``[]``, `` []``)."""
     return [i for i in tokenizer.get_vocab().values() if tokenizer.decode([i]).strip() == "[]"]

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .data import DataError, conversation_rows, find_spans
-from .decoder import HFPredictor, InferenceStats, _pack, shared_prefix, stop_token_ids  # noqa: F401 (re-exported)
+from .decoder import HFPredictor, InferenceStats, TokenText, _pack, shared_prefix, stop_token_ids  # noqa: F401 (re-exported)
 from .instructions import PromptTokens, encode_prefix, encode_prompts, encode_question
 from .metrics import parse_entities
 
@@ -182,8 +182,9 @@ def predict(student, questions: Sequence[Question], max_new_tokens: int = 64,
     for group in groups:
         if method == "fast":
             outs = engine.answer_many([prompts[k] for k in group], [texts[k] for k in group])
-            for k, lps in zip(group, engine.last_logprobs):
-                logprobs.update(((k, j), lp) for j, lp in enumerate(lps))
+            if one_type_per_entity:
+                for k, lps in zip(group, engine.last_logprobs):
+                    logprobs.update(((k, j), lp) for j, lp in enumerate(lps))
         else:
             outs = [[engine.answer_naive(prompts[k].prefix + q, official) for q in prompts[k].questions]
                     for k in group]
@@ -216,13 +217,7 @@ def _one_type(tokenizer, answers: dict, logprobs: dict, decoded: dict, window_of
     """The answer texts after :func:`unerlib.typechoice.keep_one_type`, window by window."""
     from .typechoice import entity_scores, filtered_answer, keep_one_type
 
-    pieces: dict[int, str] = {}
-
-    def piece(token: int) -> str:
-        if token not in pieces:
-            pieces[token] = tokenizer.decode([token], skip_special_tokens=True)
-        return pieces[token]
-
+    piece = TokenText(tokenizer)
     by_window: dict[int, list[tuple[int, int]]] = {}
     for key in answers:
         by_window.setdefault(window_of[key[0]], []).append(key)
