@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from unerlib.campaign import CONFIGS, VALIDATION_SETS, campaign_base, choose, parse_configs, results, run_campaign, summary
+from unerlib.campaign import (CONFIGS, VALIDATION_SETS, campaign_base, choose, parse_configs, results, run_campaign,
+                              suite_sizes, summary)
 from unerlib.stats import f1_from_counts
 
 
@@ -62,9 +63,21 @@ def test_the_baseline_stays_when_nothing_is_resolved(tmp_path):
 
 def test_results_json_round_trip(tmp_path):
     scores = _scores(tmp_path, {"frequency x1": 3, "corpus x4": 6})
-    out = results(scores, {"model": "m"}, parse_configs("frequency x1,corpus x4"), 200, {"date": "today"})
+    out = results(scores, {"model": "m"}, parse_configs("frequency x1,corpus x4"), suite_sizes(), {"date": "today"})
     again = json.loads(json.dumps(out))
-    assert again["kept"] == "corpus x4" and len(again["per_set"]) == 4 and len(again["summary"]) == 2
+    assert again["kept"] == "corpus x4" and len(again["summary"]) == 2
+    assert len(again["per_set"]) == 2 * len(VALIDATION_SETS) and again["limits"] == VALIDATION_SETS
+
+
+def test_suite_sizes():
+    """Each validation set keeps its own size unless one limit is given for all (0: every
+    sentence); a plain list takes 30 each; a negative limit is refused."""
+    assert suite_sizes() == VALIDATION_SETS and VALIDATION_SETS["multiconer2_coarse:dev"] > VALIDATION_SETS["multiconer2:dev"]
+    assert suite_sizes(limit=5) == dict.fromkeys(VALIDATION_SETS, 5)
+    assert suite_sizes(limit=0) == dict.fromkeys(VALIDATION_SETS, 0)
+    assert suite_sizes(["multiconer2:dev"]) == {"multiconer2:dev": 30}
+    with pytest.raises(ValueError, match="number of sentences"):
+        suite_sizes(limit=-1)
 
 
 def test_configs_and_base_are_checked():
@@ -110,5 +123,6 @@ def test_the_committed_campaign_and_the_default_profile_agree():
     assert {r["dataset"] for r in res["per_set"]} == set(res["validation_sets"])
     default = load_profile("default")["parameters"]
     base = {**res["base"], **res["configs"][res["kept"]]}
-    for key in ("negatives", "n_negatives", "sources", "empty_bias", "n_passages", "learning_rate", "epochs"):
+    for key in ("negatives", "n_negatives", "sources", "empty_bias", "n_passages", "learning_rate", "epochs",
+                "batch_size", "constrain_spans", "one_type_per_entity"):
         assert default.get(key, base[key]) == base[key], key

@@ -317,3 +317,26 @@ def test_corpus_negatives_come_from_the_passages_own_source():
         present = {t for t, e in positive_turns(item) if e}
         negatives = {t for t, e in conv.turns if not e}
         assert negatives == own[item["source"]] - present  # all of them: 5 asked, fewer exist
+
+
+def test_complete_negatives_skip_partially_labelled_sources():
+    """``complete`` negatives are ``corpus`` ones, except that a passage of a partially
+    labelled source (one Pile-NER type per row) is asked no negative question: a type it does
+    not list may still be in it."""
+    from unerlib.registry import PARTIAL_SOURCES
+
+    assert "pile_ner_types" in PARTIAL_SOURCES
+    data = [
+        _record("Obama met Merkel.", {"person": ["Obama", "Merkel"]}, "conll2003"),
+        _record("Berlin is big.", {"location": ["Berlin"]}, "conll2003"),
+        _record("Obama visited Berlin.", {"person": ["Obama"]}, "pile_ner_types"),
+        _record("Berlin is in Germany.", {"country": ["Germany"]}, "pile_ner_types"),
+    ] * 5
+    convs = build_conversations(data, negatives="complete", n_negatives=5, seed=0)
+    corpus = build_conversations(data, negatives="corpus", n_negatives=5, seed=0)
+    for item, conv, other in zip(data, convs, corpus):
+        negatives = {t for t, e in conv.turns if not e}
+        if item["source"] == "conll2003":
+            assert negatives == {"person", "location"} - {t for t, _ in positive_turns(item)}
+        else:
+            assert negatives == set() and {t for t, e in other.turns if not e}  # corpus asks one

@@ -29,6 +29,25 @@ def test_figer_every_label_of_a_path_is_a_mention():
     assert recs[1].mentions == []
 
 
+def test_figer_coarse_view_keeps_top_level_labels():
+    """max_depth=1 keeps /organization and drops /organization/educational_institution."""
+    recs = read_token_spans_json(FIXTURES / "figer.json", max_depth=1)
+    assert all(m.type.count("/") == 1 for m in recs[0].mentions)
+    assert ("UW", "/organization", 4, 6) in _triples(recs[0])
+    assert ("UW", "/organization/educational_institution", 4, 6) not in _triples(recs[0])
+
+
+def test_multiconer_coarse_groups():
+    """Each of the task's 36 fine labels (the English data uses 33) has one of the six coarse
+    groups, and the coarse view names the fixture's mentions by them."""
+    from unerlib.registry import MULTICONER_COARSE, get_spec
+
+    assert len(MULTICONER_COARSE) == 36
+    assert set(MULTICONER_COARSE.values()) == set(get_spec("multiconer2_coarse").types)
+    recs = read_columns(FIXTURES / "multiconer.conll", token_col=0, tag_col=3, sep=None, ncols=4, comment="# id")
+    assert [natural_type(m.type, MULTICONER_COARSE) for m in recs[0].mentions] == ["person", "group"]
+
+
 def test_gliner_end_is_inclusive():
     recs = read_gliner_json(FIXTURES / "gliner.json")
     assert _triples(recs[0]) == [("Ada", "Person", 0, 3), ("cello", "musical instrument", 14, 19),
@@ -110,6 +129,13 @@ def test_validation_splits_of_the_shared_data(data_root):
     assert "human settlement" in dataset_types("multiconer2", dev)
     figer = load_dataset("figer_gold", "test", data_root)
     assert len(figer) == 434 and "sports team" in dataset_types("figer_gold", figer)
+    coarse = load_dataset("multiconer2_coarse", "dev", data_root)
+    assert [r.text for r in coarse] == [r.text for r in dev]
+    assert sum(len(r.mentions) for r in coarse) == sum(len(r.mentions) for r in dev)
+    assert {m.type for r in coarse for m in r.mentions} == set(dataset_types("multiconer2_coarse"))
+    figer_coarse = load_dataset("figer_gold_coarse", "test", data_root)
+    assert len(dataset_types("figer_gold_coarse", figer_coarse)) == 15 and "sports team" not in dataset_types(
+        "figer_gold_coarse", figer_coarse)
     q_dev = load_questions("wfb_1k:dev", limit=2, root=data_root)
     q_test = load_questions("wfb_1k", limit=2, root=data_root)
     assert {q.passage for q in q_dev}.isdisjoint({q.passage for q in q_test})

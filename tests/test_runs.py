@@ -32,6 +32,16 @@ def test_record_and_read_back(monkeypatch, tmp_path):
     assert again == head and isinstance(again, Headline)
     assert again.params == values and again.adapter.name == "key"
     assert again.train_options()["model"] == values["student"]
+    assert again.inference_options() == {k: values[k] for k in ("max_new_tokens", "quantize", "empty_bias",
+                                                                 "constrain_spans")}
+
+
+def test_inference_options_of_a_run_recorded_before_the_decoding_options(tmp_path):
+    """A manifest written before empty_bias and constrain_spans existed reads as the model's
+    own answers, unconstrained."""
+    old = Headline(tmp_path / "data.json", tmp_path / "key", {"max_new_tokens": 256, "quantize": "int8"})
+    assert old.inference_options() == {"max_new_tokens": 256, "quantize": "int8", "empty_bias": 0.0,
+                                       "constrain_spans": False}
 
 
 def test_headline_outside_a_run_needs_notebook_03s_student(monkeypatch, tmp_path):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .data import DataError
+from .instructions import NEGATIVE_STRATEGIES
 from .pipeline import PROFILES
 
 
@@ -247,14 +248,15 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 def _cmd_campaign(args: argparse.Namespace) -> None:
     from .artifacts import write_json_atomic
-    from .campaign import campaign_base, parse_configs, results, run_campaign, summary
+    from .campaign import campaign_base, parse_configs, results, run_campaign, suite_sizes, summary
     from .pipeline import load_profile
 
     params = load_profile(args.profile)["parameters"]
     configs = parse_configs(args.configs)
     base = campaign_base(params)
-    scores = run_campaign(base, configs, limit=args.limit)
-    out = results(scores, base, configs, args.limit, _machine())
+    sizes = suite_sizes(limit=args.limit)
+    scores = run_campaign(base, configs, sets=sizes)
+    out = results(scores, base, configs, sizes, _machine())
     write_json_atomic(Path(args.out), out, indent=1)
     print(summary(scores).to_string(index=False))
     print(f"kept: {out['kept']} ({out['why']})")
@@ -360,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "(Pile-NER-type train.json) or Pile-NER JSON lines")
     p.add_argument("--format", choices=["auto", "conll", "conversations", "pile_ner_rows"], default="auto",
                    help="format of --data (default: told by its content)")
-    p.add_argument("--negatives", choices=["none", "uniform", "frequency"], default="frequency")
+    p.add_argument("--negatives", choices=list(NEGATIVE_STRATEGIES), default="frequency")
     p.add_argument("--n-negatives", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output-format", choices=["conversations", "structured"], default="conversations",
@@ -382,14 +384,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=int, help="optimizer steps (default: the profile's)")
     p.add_argument("--epochs", type=float, help="passes over the data (default: the profile's)")
     p.add_argument("--learning-rate", type=float, help="peak learning rate (default: the profile's)")
-    p.add_argument("--negatives", choices=["none", "uniform", "frequency", "corpus"])
+    p.add_argument("--negatives", choices=list(NEGATIVE_STRATEGIES))
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("campaign", help="train and score student configurations on the validation suite "
                                         "(never the test sets); writes the JSON the campaign chapter shows")
     p.add_argument("--profile", default="default", help="the profile whose student parameters are the base")
     p.add_argument("--configs", default="all", help="configuration names of unerlib.campaign.CONFIGS, or 'all'")
-    p.add_argument("--limit", type=int, default=30, help="sentences per validation set (all their types)")
+    p.add_argument("--limit", type=int, default=None,
+                   help="sentences per validation set (all their types); default: each set's own size "
+                        "(unerlib.campaign.VALIDATION_SETS)")
     p.add_argument("--out", default="campaign/results.json")
     p.set_defaults(func=_cmd_campaign)
 

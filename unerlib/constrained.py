@@ -98,16 +98,21 @@ class SpanConstraint:
 
     def choose(self, scores, state: ListState, passage: str) -> tuple[int, ListState]:
         """The highest-scoring allowed token for one row's scores (a 1-d tensor) and the
-        state after it: the first allowed among the ``top_k`` best, else among all tokens
-        in order of score."""
+        state after it: the first allowed among the ``top_k`` best, else among the 1024
+        best, else among all tokens in order of score (each wider ranking is computed only
+        when the narrower one held no allowed token)."""
         import torch
 
-        k = min(self.top_k, scores.shape[-1])
-        for ranked in (torch.topk(scores, k).indices.tolist(), torch.argsort(scores, descending=True).tolist()):
-            for token in ranked:
+        n, seen = scores.shape[-1], 0
+        for k in (min(self.top_k, n), min(1024, n), n):
+            if k <= seen:
+                continue
+            ranked = (torch.topk(scores, k).indices if k < n else torch.argsort(scores, descending=True)).tolist()
+            for token in ranked[seen:]:
                 after = self.step(state, token, passage)
                 if after is not None:
                     return token, after
+            seen = k
         raise RuntimeError("no token continues the answer under the span constraint")
 
 

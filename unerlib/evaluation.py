@@ -393,13 +393,13 @@ def _parsed(line: dict[str, Any]) -> list:
 
 def loop_stop_check(model: str, adapter: str | os.PathLike, data: str, limit: int, max_new_tokens: int,
                     quantize: str = "", progress: bool = True, root: str | os.PathLike | None = None,
-                    empty_bias: float = 0.0) -> dict[str, Any]:
+                    empty_bias: float = 0.0, constrain_spans: bool = False) -> dict[str, Any]:
     """The same questions decoded with the loop stop (loops set aside, then decoded on to
     their end) and without it: how many answers looped, how many official parsed answers
     differ, and both official F1 scores (they should be equal)."""
     runs = {flag: evaluate_sets(model, adapter, sets=[data], limit=limit, max_new_tokens=max_new_tokens,
                                 progress=progress, root=root, stop_loops=flag, quantize=quantize,
-                                empty_bias=empty_bias).iloc[0]
+                                empty_bias=empty_bias, constrain_spans=constrain_spans).iloc[0]
             for flag in (True, False)}
     answers = {flag: _read_lines(Path(row["predictions"])) for flag, row in runs.items()}
     differ = [qid for qid, line in answers[True].items()
@@ -412,7 +412,8 @@ def loop_stop_check(model: str, adapter: str | os.PathLike, data: str, limit: in
 
 def quantization_check(model: str, adapter: str | os.PathLike, limit: int, max_new_tokens: int,
                        sets: Sequence[str] = ZERO_SHOT, progress: bool = True,
-                       root: str | os.PathLike | None = None, empty_bias: float = 0.0):
+                       root: str | os.PathLike | None = None, empty_bias: float = 0.0,
+                       constrain_spans: bool = False):
     """The same questions (the first ``limit`` sentences of each set) answered by the
     float32 student and by its int8 dynamic quantization: per set both F1 scores and the
     share of official parsed answers that differ, and the paired difference of the
@@ -420,7 +421,8 @@ def quantization_check(model: str, adapter: str | os.PathLike, limit: int, max_n
     import pandas as pd
 
     runs = {q: evaluate_sets(model, adapter, sets=sets, limit=limit, max_new_tokens=max_new_tokens,
-                             progress=progress, root=root, quantize=q, empty_bias=empty_bias) for q in ("", "int8")}
+                             progress=progress, root=root, quantize=q, empty_bias=empty_bias,
+                             constrain_spans=constrain_spans) for q in ("", "int8")}
     rows = []
     for (_, a), (_, b) in zip(runs[""].iterrows(), runs["int8"].iterrows()):
         la, lb = _read_lines(Path(a["predictions"])), _read_lines(Path(b["predictions"]))

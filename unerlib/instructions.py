@@ -80,7 +80,7 @@ def encode_prompts(tokenizer, passage: str, types: Sequence[str]) -> PromptToken
 
 # --------------------------------------------------------------------------- training data
 
-NEGATIVE_STRATEGIES = ("none", "uniform", "frequency", "corpus")
+NEGATIVE_STRATEGIES = ("none", "uniform", "frequency", "corpus", "complete")
 
 
 @dataclass
@@ -125,7 +125,9 @@ def build_conversations(
     ``uniform`` over all types, by ``frequency`` (probability proportional to the type's
     mention count over the whole dataset), from the passage's own ``corpus`` (the types of
     the passages with the same ``source``, by their frequency there: for a gold corpus its
-    label set, which is how the evaluation asks), or none. ``type_map`` merges name variants
+    label set, which is how the evaluation asks), ``complete`` (as ``corpus``, but none for
+    the passages of :data:`unerlib.registry.PARTIAL_SOURCES`, whose absent types are not known to be absent:
+    with the gold-corpus teacher every negative is then a true one), or none. ``type_map`` merges name variants
     (see :func:`unerlib.typefreq.merge_variants`). Question order is shuffled; ``seed``
     fixes everything.
     """
@@ -150,16 +152,20 @@ def build_conversations(
     types = sorted(freq)
     weights = [freq[t] for t in types] if negatives == "frequency" else [1] * len(types)
     by_source: dict[str, Counter] = {}
-    if negatives == "corpus":
+    from .registry import PARTIAL_SOURCES
+
+    own_pool = negatives in ("corpus", "complete")
+    if own_pool:
         for item, merged in zip(data, positives):
             by_source.setdefault(item.get("source", ""), Counter()).update({t: len(e) for t, e in merged.items()})
     out = []
     for item, merged in zip(data, positives):
         turns = list(merged.items())
         pool, pool_w = types, weights
-        if negatives == "corpus":
+        if own_pool:
             own = by_source[item.get("source", "")]
-            pool = sorted(own)
+            partial = negatives == "complete" and item.get("source", "") in PARTIAL_SOURCES
+            pool = [] if partial else sorted(own)
             pool_w = [own[t] for t in pool]
         if negatives != "none" and n_negatives > 0 and len(pool) > len(merged):
             chosen: list[str] = []

@@ -38,9 +38,11 @@ def _record(path: Path, where: str, rid: str, tokens: Any, spans: list[tuple[Any
     return Record(rid, text, mentions)
 
 
-def read_token_spans_json(path: str | os.PathLike) -> list[Record]:
+def read_token_spans_json(path: str | os.PathLike, max_depth: int | None = None) -> list[Record]:
     """Read FIGER-style JSON lines (FIGER gold, 1k-WFB-g): one mention per label of each
-    span, ``end`` exclusive; a malformed line raises :class:`DataError` with its number."""
+    span, ``end`` exclusive; a malformed line raises :class:`DataError` with its number.
+    ``max_depth`` keeps only labels at most that deep in their path (1: ``/person``, not
+    ``/person/actor``): the coarse view of a hierarchy."""
     path = Path(path)
     records = []
     with _open(path) as fh:
@@ -61,7 +63,8 @@ def read_token_spans_json(path: str | os.PathLike) -> list[Record]:
                          f"mention needs 'start', 'end' and 'labels': {m!r}")
                 _require(isinstance(m["labels"], list) and m["labels"], path, where,
                          f"'labels' must be a non-empty list: {m!r}")
-                spans.extend((m["start"], m["end"], label) for label in dict.fromkeys(m["labels"]))
+                spans.extend((m["start"], m["end"], label) for label in dict.fromkeys(m["labels"])
+                             if max_depth is None or label.strip("/").count("/") < max_depth)
             records.append(_record(path, where, f"{path.stem}-{len(records)}", item["tokens"], spans))
     return records
 

@@ -23,7 +23,7 @@ DATA_PARAMS = ("teacher", "teacher_model", "base_url", "n_passages", "max_passag
 TRAIN_PARAMS = ("learning_rate", "epochs", "max_steps", "batch_size", "lora", "lora_r", "lora_alpha", "max_length",
                 "bf16")
 #: notebook 03's inference settings, used by every evaluation of its student
-INFERENCE_PARAMS = ("max_new_tokens", "quantize", "empty_bias")
+INFERENCE_PARAMS = ("max_new_tokens", "quantize", "empty_bias", "constrain_spans")
 STUDENT_PARAMS = (*DATA_PARAMS, "negatives", "n_negatives", *TRAIN_PARAMS, "eval_limit", *INFERENCE_PARAMS)
 
 
@@ -80,9 +80,10 @@ class Headline:
 
     def inference_options(self) -> dict[str, Any]:
         """The inference settings as :func:`unerlib.evaluation.evaluate_sets` takes them
-        (``empty_bias`` 0 for a run recorded before it existed)."""
+        (``empty_bias`` 0 and ``constrain_spans`` off for a run recorded before they existed)."""
         return {"max_new_tokens": self.params["max_new_tokens"], "quantize": self.params.get("quantize", ""),
-                "empty_bias": self.params.get("empty_bias", 0.0)}
+                "empty_bias": self.params.get("empty_bias", 0.0),
+                "constrain_spans": self.params.get("constrain_spans", False)}
 
 
 def notebook_defaults(stem: str = "03_training") -> dict[str, Any]:
