@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 
 from unerlib.data import DataError
+from unerlib.error_report import (answer_rates, answer_rates_summary, examples_or_note, health_summary, health_table,
+                                  kinds_summary, type_table, types_summary, with_total)
 from unerlib.errors import (ERROR_KINDS, KINDS, analyse_sets, answer_health, classify_answer, classify_errors,
-                            error_counts, examples_or_note, health_summary, health_table, kinds_summary,
-                            load_cap_hits, load_evaluation, parse_failure, top_examples, type_scores_with_intervals,
-                            type_table, types_summary, weakest_types, with_total)
+                            error_counts, load_cap_hits, load_evaluation, parse_failure, top_examples,
+                            type_scores_with_intervals, weakest_types)
 from unerlib.inference import Question
 from unerlib.metrics import load_predictions, opens_with_list, score
 
@@ -310,3 +311,22 @@ def test_report_tables(fixtures, tmp_path):
     assert "No hallucinated entity" in note.data
     text = health_summary(result["health"], 12)
     assert "None of the 4 answers" not in text and "1 answer (25.0% of the 4" in text
+
+
+def test_answer_rates_set_the_student_beside_gold():
+    """Gold names an entity for 10% of one set's questions and the student (parse failures
+    counted as empty, as scored) for 80%: the table and the paragraph say so and name the
+    lowest F1."""
+    evaluations = pd.DataFrame([
+        {"dataset": "rare", "sentences": 10, "questions": 100, "gold_empty": 90, "empty": 15, "parse_failures": 5,
+         "precision": 2.0, "recall": 40.0, "f1": 3.8, "f1_low": 1.0, "f1_high": 7.0},
+        {"dataset": "dense", "sentences": 10, "questions": 50, "gold_empty": 10, "empty": 20, "parse_failures": 0,
+         "precision": 60.0, "recall": 50.0, "f1": 54.5, "f1_low": 40.0, "f1_high": 66.0}])
+    rates = answer_rates(evaluations)
+    assert list(rates["gold names an entity %"]) == [10.0, 80.0]
+    assert list(rates["student names one %"]) == [80.0, 60.0]
+    assert rates.loc[0, "F1 95% interval"] == "[1.0, 7.0]"
+    text = answer_rates_summary(rates)
+    assert "On 1 of them the student names something more often than gold does" in text
+    assert "lowest F1 is on rare (3.8, interval [1.0, 7.0])" in text and "for 10.0% of the questions" in text
+    assert answer_rates_summary(rates.iloc[:0]) == "No sets to compare."

@@ -126,13 +126,15 @@ def build_conversations(
     mention count over the whole dataset), from the passage's own ``corpus`` (the types of
     the passages with the same ``source``, by their frequency there: for a gold corpus its
     label set, which is how the evaluation asks), ``complete`` (as ``corpus``, but none for
-    the passages of :data:`unerlib.registry.PARTIAL_SOURCES`, whose absent types are not known to be absent:
-    with the gold-corpus teacher every negative is then a true one), or none. ``type_map`` merges name variants
-    (see :func:`unerlib.typefreq.merge_variants`). Question order is shuffled; ``seed``
-    fixes everything.
+    the passages of :data:`unerlib.registry.PARTIAL_SOURCES`, whose unlisted types may still
+    be in them: with the gold-corpus teacher every negative is then a true one), or none.
+    ``type_map`` merges name variants (see :func:`unerlib.typefreq.merge_variants`).
+    Question order is shuffled; ``seed`` fixes everything.
     """
     import random
     from collections import Counter
+
+    from .registry import PARTIAL_SOURCES
 
     if negatives not in NEGATIVE_STRATEGIES:
         raise ValueError(f"negatives must be one of {NEGATIVE_STRATEGIES}, not {negatives!r}")
@@ -152,8 +154,6 @@ def build_conversations(
     types = sorted(freq)
     weights = [freq[t] for t in types] if negatives == "frequency" else [1] * len(types)
     by_source: dict[str, Counter] = {}
-    from .registry import PARTIAL_SOURCES
-
     own_pool = negatives in ("corpus", "complete")
     if own_pool:
         for item, merged in zip(data, positives):
