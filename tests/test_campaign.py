@@ -55,6 +55,19 @@ def test_a_gain_over_the_training_budget_is_not_kept(tmp_path):
     assert choose(summary(scores))[0] == "corpus x4"
 
 
+def test_a_replicate_of_the_baseline_is_never_kept(tmp_path):
+    """A seed replicate resolved above the baseline shows the recipe's run-to-run spread;
+    the best real lever is kept instead, or the baseline when there is none."""
+    from unerlib.campaign import REPLICATES
+
+    assert all(CONFIGS[name].keys() == {"seed"} for name in REPLICATES)
+    kept, _ = choose(summary(_scores(tmp_path, {"frequency x1": 3, "seed 1": 8, "corpus x4": 6})))
+    assert kept == "corpus x4"
+    (tmp_path / "b").mkdir()
+    kept, why = choose(summary(_scores(tmp_path / "b", {"frequency x1": 3, "seed 1": 8})))
+    assert kept == "frequency x1" and "baseline is kept" in why
+
+
 def test_the_baseline_stays_when_nothing_is_resolved(tmp_path):
     scores = _scores(tmp_path, {"frequency x1": 5, "corpus x4": 5})
     kept, why = choose(summary(scores))
