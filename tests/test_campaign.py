@@ -60,12 +60,28 @@ def test_a_replicate_of_the_baseline_is_never_kept(tmp_path):
     the best real lever is kept instead, or the baseline when there is none."""
     from unerlib.campaign import REPLICATES
 
-    assert all(CONFIGS[name].keys() == {"seed"} for name in REPLICATES)
+    for name in REPLICATES:  # another seed of the baseline's recipe or of another configuration's
+        rest = {k: v for k, v in CONFIGS[name].items() if k != "seed"}
+        assert "seed" in CONFIGS[name] and (not rest or rest in CONFIGS.values()), name
     kept, _ = choose(summary(_scores(tmp_path, {"frequency x1": 3, "seed 1": 8, "corpus x4": 6})))
     assert kept == "corpus x4"
     (tmp_path / "b").mkdir()
     kept, why = choose(summary(_scores(tmp_path / "b", {"frequency x1": 3, "seed 1": 8})))
     assert kept == "frequency x1" and "baseline is kept" in why
+
+
+def test_a_gain_the_report_cannot_afford_is_named_not_kept(tmp_path):
+    """float32 decoding resolved above the baseline is named in the reason with why it is left
+    out (and its training time when that is over the budget too); the next best lever is kept."""
+    from unerlib.campaign import UNAFFORDABLE
+
+    assert set(UNAFFORDABLE) <= set(CONFIGS) and all(CONFIGS[n].get("quantize") == "" for n in UNAFFORDABLE)
+    scores = _scores(tmp_path, {"frequency x1": 3, "float32": 8, "2000 passages float32": 9, "corpus x4": 6})
+    seconds = {"frequency x1": 100.0, "float32": 100.0, "2000 passages float32": 500.0, "corpus x4": 100.0}
+    kept, why = choose(summary(scores.assign(train_seconds=scores["config"].map(seconds))))
+    assert kept == "corpus x4"
+    assert "`float32` is resolved above it" in why and "cannot afford" in why
+    assert "`2000 passages float32` is resolved above it" in why and "trains 5.0x as long" in why
 
 
 def test_the_baseline_stays_when_nothing_is_resolved(tmp_path):
@@ -134,8 +150,26 @@ def test_the_committed_campaign_and_the_default_profile_agree():
     assert {"base", "configs", "per_set", "summary", "kept", "why", "machine"} <= set(res)
     assert res["kept"] in res["configs"] and [r["config"] for r in res["summary"]] == list(res["configs"])
     assert {r["dataset"] for r in res["per_set"]} == set(res["validation_sets"])
+    check = res["empty_check"]  # the students' empty-answer probability against gold, one row per configuration
+    assert [r["config"] for r in check["rows"]] == list(res["configs"]) and check["set"] in res["validation_sets"]
+    assert all(r["AUC low"] <= r["AUC"] <= r["AUC high"] for r in check["rows"])
     default = load_profile("default")["parameters"]
     base = {**res["base"], **res["configs"][res["kept"]]}
     for key in ("negatives", "n_negatives", "sources", "empty_bias", "n_passages", "learning_rate", "epochs",
                 "batch_size", "constrain_spans", "one_type_per_entity"):
         assert default.get(key, base[key]) == base[key], key
+
+
+def test_the_empty_check_travels_with_the_results(tmp_path):
+    from unerlib.campaign import EMPTY_CHECK, empty_check_size
+
+    assert empty_check_size() == EMPTY_CHECK and empty_check_size(0) == EMPTY_CHECK
+    assert empty_check_size(3) == (EMPTY_CHECK[0], 3) and empty_check_size(10_000) == EMPTY_CHECK
+    assert EMPTY_CHECK[0] in VALIDATION_SETS
+    scores = _scores(tmp_path, {"frequency x1": 3, "corpus x4": 6})
+    empty = pd.DataFrame([{"config": "frequency x1", "AUC": 0.6}, {"config": "corpus x4", "AUC": 0.7}])
+    out = json.loads(json.dumps(results(scores, {"model": "m"}, parse_configs("frequency x1,corpus x4"),
+                                        suite_sizes(), empty=empty, check=("multiconer2_coarse:dev", 3))))
+    assert out["empty_check"] == {"set": "multiconer2_coarse:dev", "sentences": 3,
+                                  "rows": [{"config": "frequency x1", "AUC": 0.6}, {"config": "corpus x4", "AUC": 0.7}]}
+    assert "empty_check" not in results(scores, {"model": "m"}, parse_configs("frequency x1,corpus x4"), suite_sizes())

@@ -13,9 +13,9 @@ import pytest
 from unerlib import experiments
 from unerlib.construct import load_pile_ner
 from unerlib.data import DataError, Mention, Record
-from unerlib.experiments import (PAPER_SUPERVISED, PAPER_SUPERVISED_SYSTEMS, PAPER_TO_REGISTRY,
-                                 build_supervised_data, comparison_long, sample_supervised,
-                                 supervised_comparison, supervised_record, supervised_sets)
+from unerlib.supervised import (PAPER_SUPERVISED, PAPER_SUPERVISED_SYSTEMS, PAPER_TO_REGISTRY,
+                                build_supervised_data, comparison_long, sample_supervised,
+                                supervised_comparison, supervised_record, supervised_sets)
 from unerlib.instructions import build_conversations, positive_turns
 from unerlib.registry import REGISTRY, dataset_role
 

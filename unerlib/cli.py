@@ -248,7 +248,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 def _cmd_campaign(args: argparse.Namespace) -> None:
     from .artifacts import write_json_atomic
-    from .campaign import campaign_base, parse_configs, results, run_campaign, suite_sizes, summary
+    from .campaign import (campaign_base, empty_check, empty_check_size, parse_configs, results, run_campaign,
+                           suite_sizes, summary)
     from .pipeline import load_profile
 
     params = load_profile(args.profile)["parameters"]
@@ -256,9 +257,12 @@ def _cmd_campaign(args: argparse.Namespace) -> None:
     base = campaign_base(params)
     sizes = suite_sizes(limit=args.limit)
     scores = run_campaign(base, configs, sets=sizes)
-    out = results(scores, base, configs, sizes, _machine())
+    check = empty_check_size(args.limit)
+    empty = empty_check(scores, base, configs, check)
+    out = results(scores, base, configs, sizes, _machine(), empty=empty, check=check)
     write_json_atomic(Path(args.out), out, indent=1)
     print(summary(scores).to_string(index=False))
+    print(empty.to_string(index=False))
     print(f"kept: {out['kept']} ({out['why']})")
     print(f"results: {args.out}")
 

@@ -53,7 +53,7 @@ def detect_format(path: str | os.PathLike) -> str:
 
 def record_to_pile_ner(record: Record, types: Sequence[str], source: str, rng: random.Random) -> dict[str, Any]:
     """One gold-labelled passage as a Pile-NER-type record, every type asked (shuffled)."""
-    from .experiments import supervised_record
+    from .supervised import supervised_record
 
     return supervised_record(record, types, source, rng)
 

@@ -256,3 +256,22 @@ def plot_campaign(table, title: str = "Validation average F1 per configuration")
     bx.legend(loc="lower right")
     fig.tight_layout()
     return fig
+
+
+def plot_empty_auc(table, title: str = "Does the student's 'none' depend on the type?"):
+    """Each configuration's AUC of its empty-answer probability against gold emptiness, with
+    its 95% interval; 0.5 (chance) marked."""
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(table) + 1.5))
+    y = range(len(table))
+    ax.errorbar(table["AUC"], y, xerr=[(table["AUC"] - table["AUC low"]).clip(lower=0),
+                                       (table["AUC high"] - table["AUC"]).clip(lower=0)], fmt="o", capsize=4)
+    ax.axvline(0.5, color="grey", linestyle="--", label="chance")
+    ax.set_yticks(list(y))
+    ax.set_yticklabels(table["config"])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("AUC of P(empty answer) against gold's empty answers, 95% interval")
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
