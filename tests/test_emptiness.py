@@ -70,3 +70,19 @@ def test_a_student_that_answers_empty_scores_high(student_tokenizer):
 def test_questions_without_gold_are_refused(tiny_student):
     with pytest.raises(ValueError, match="gold"):
         empty_scores(tiny_student, [Question("0", "Paris .", "city")], progress=False)
+
+
+def test_the_sentences_name_the_baseline_and_the_range():
+    import pandas as pd
+
+    from unerlib.emptiness import empty_sentences
+
+    rows = [{"config": "base", "AUC": 0.45, "AUC low": 0.41, "AUC high": 0.50, "P(empty) | gold empty": 15.0,
+             "P(empty) | gold names one": 16.0, "near one half %": 23.8},
+            {"config": "better", "AUC": 0.86, "AUC low": 0.83, "AUC high": 0.89, "P(empty) | gold empty": 70.0,
+             "P(empty) | gold names one": 35.8, "near one half %": 59.8},
+            {"config": "unread", "AUC": None, "AUC low": None, "AUC high": None, "P(empty) | gold empty": 1.0,
+             "P(empty) | gold names one": None, "near one half %": 0.0}]
+    text = empty_sentences(pd.DataFrame(rows))
+    assert "0.45 [0.41, 0.50] (not resolved from chance)" in text and "from 0.45 (`base`) to 0.86 (`better`)" in text
+    assert "cannot be read" in empty_sentences(pd.DataFrame(rows[2:]))

@@ -119,7 +119,13 @@ def empty_summary(scores: EmptyScores, n_resamples: int = DEFAULT_RESAMPLES) -> 
 def empty_sentences(table, baseline: str | None = None) -> str:
     """What :func:`empty_summary`'s rows (one per configuration, column ``config``) say, in
     words: the baseline's (default: first row's) AUC and medians, and the range of AUCs."""
+    import pandas as pd
+
+    table = table.assign(**{c: pd.to_numeric(table[c]) for c in ("AUC", "AUC low", "AUC high")})
     row = table.iloc[0] if baseline is None else table[table["config"] == baseline].iloc[0]
+    if pd.isna(row["AUC"]):
+        return (f"The baseline `{row['config']}`'s AUC cannot be read here: gold's answers to the questions "
+                "checked are all empty or all not.")
     separates = row["AUC low"] > 0.5
     text = (f"The baseline `{row['config']}` gives an empty answer a median probability of "
             f"{row['P(empty) | gold empty']:.0f}% where gold is empty and {row['P(empty) | gold names one']:.0f}% "
@@ -128,6 +134,7 @@ def empty_sentences(table, baseline: str | None = None) -> str:
                "(above chance)" if separates else "(not resolved from chance)")
             + f". {row['near one half %']:.0f}% of its questions have an empty probability between 0.25 and 0.75, "
               "where a small change of the weights flips the greedy answer between `[]` and a list.")
-    lo, hi = table.loc[table["AUC"].idxmin()], table.loc[table["AUC"].idxmax()]
+    read = table.dropna(subset=["AUC"])
+    lo, hi = read.loc[read["AUC"].idxmin()], read.loc[read["AUC"].idxmax()]
     return text + (f" Over the configurations the AUC runs from {lo['AUC']:.2f} (`{lo['config']}`) to "
                    f"{hi['AUC']:.2f} (`{hi['config']}`).")
