@@ -69,10 +69,8 @@ REPLICATES: tuple[str, ...] = ("seed 1", "seed 2", "2000 passages seed 1")
 #: configurations measured but never kept, with why: float32 decoding is what the int8 default
 #: trades for speed (benchmarks/results/inference.json times both on one set), and the default
 #: report, which decodes every chapter's evaluations, cannot pay it within its 45 minutes
-UNAFFORDABLE: dict[str, str] = {
-    "float32": "decodes in float32, which the default report cannot afford",
-    "2000 passages float32": "decodes in float32, which the default report cannot afford",
-}
+_FLOAT32 = "decodes in float32, which the default report cannot afford"
+UNAFFORDABLE: dict[str, str] = {"float32": _FLOAT32, "2000 passages float32": _FLOAT32}
 
 #: the validation sets scored by default (``name:split`` -> sentences, all their types). The
 #: fine views (33 and 43 types) ask many questions a sentence; the coarse views of the same
@@ -220,8 +218,7 @@ def choose(table, budget: float = TRAIN_BUDGET) -> tuple[str, str]:
     """The configuration kept and why: the best validation average among those whose
     paired difference over the baseline (the first row) is resolved above zero and whose
     training time is within ``budget`` times the baseline's (a configuration without a
-    recorded time counts as within), else the baseline. Replicates of the baseline
-    (:data:`REPLICATES`) and the configurations of :data:`UNAFFORDABLE` are never kept; the
+    recorded time counts as within), else the baseline. Replicates (:data:`REPLICATES`) and the configurations of :data:`UNAFFORDABLE` are never kept; the
     reason names those resolved above the baseline that were left out, and why."""
     import pandas as pd
 
@@ -240,12 +237,14 @@ def choose(table, budget: float = TRAIN_BUDGET) -> tuple[str, str]:
 
     over = [r for _, r in better.iterrows() if not within(r)]
     better = better[[within(r) for _, r in better.iterrows()]] if not better.empty else better
-    note = "".join(f"; `{r['config']}` is resolved above it ({r[col]:+.1f} F1, paired 95% interval "
-                   f"[{r['diff low']:+.1f}, {r['diff high']:+.1f}]) but trains {r['train s'] / base_s:.1f}x "
-                   f"as long, over the budget of {budget:g}x the baseline's training time" for r in over)
-    note += "".join(f"; `{r['config']}` is resolved above it ({r[col]:+.1f} F1, paired 95% interval "
-                    f"[{r['diff low']:+.1f}, {r['diff high']:+.1f}]) but {UNAFFORDABLE[r['config']]}"
-                    + ("" if within(r) else f", and trains {r['train s'] / base_s:.1f}x as long as the baseline")
+    def left_out(row, why: str) -> str:
+        return (f"; `{row['config']}` is resolved above it ({row[col]:+.1f} F1, paired 95% interval "
+                f"[{row['diff low']:+.1f}, {row['diff high']:+.1f}]) but {why}")
+
+    note = "".join(left_out(r, f"trains {r['train s'] / base_s:.1f}x as long, over the budget of {budget:g}x "
+                               f"the baseline's training time") for r in over)
+    note += "".join(left_out(r, UNAFFORDABLE[r["config"]] + ("" if within(r) else f", and trains "
+                                                             f"{r['train s'] / base_s:.1f}x as long as the baseline"))
                     for r in unaffordable)
     if better.empty:
         return baseline, (f"no configuration within the training budget beats the baseline `{baseline}` with a "
@@ -284,7 +283,7 @@ def empty_check(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]]
     from .student import load_student
 
     name, n = check
-    rows, done = [], {}
+    rows, done, questions = [], {}, []
     for config, adapter in dict(zip(scores["config"], scores["adapter"])).items():
         quantize = {**base, **configs.get(config, {})}["quantize"]
         if (adapter, quantize) not in done:
@@ -296,7 +295,8 @@ def empty_check(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]]
                     if not is_done(folder):
                         student = load_student(base["model"], str(artifacts_root(root) / "students" / adapter),
                                                quantize=quantize)
-                        got = empty_scores(student, load_questions(name, n, data_root), progress=progress)
+                        questions = questions or load_questions(name, n, data_root)  # read once, if needed
+                        got = empty_scores(student, questions, progress=progress)
                         write_json_atomic(path, {k: getattr(got, k).tolist() for k in ("log_prob", "gold_empty", "sentence")})
                         mark_done(folder)
             saved = json.loads(path.read_text())

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .stats import DEFAULT_RESAMPLES, Estimate
+from .stats import DEFAULT_RESAMPLES, Estimate, _check_resamples, _indices, _interval
 
 
 @dataclass(frozen=True)
@@ -88,18 +88,15 @@ def empty_auc(scores: EmptyScores, n_resamples: int = DEFAULT_RESAMPLES, seed: i
               level: float = 0.95) -> Estimate:
     """AUC of the empty probability against gold emptiness, with a percentile interval
     from resampling sentences."""
+    _check_resamples(n_resamples)
     value = auc(scores.log_prob, scores.gold_empty)
     rng = np.random.default_rng(seed)
     groups = [np.flatnonzero(scores.sentence == s) for s in np.unique(scores.sentence)]
-    samples = []
-    for _ in range(n_resamples):
-        idx = np.concatenate([groups[i] for i in rng.integers(0, len(groups), len(groups))])
-        samples.append(auc(scores.log_prob[idx], scores.gold_empty[idx]))
-    samples = np.array(samples)
-    samples = samples[~np.isnan(samples)]
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(samples, [tail, 100 - tail]) if samples.size else (np.nan, np.nan)
-    return Estimate(value, float(low), float(high))
+    samples = np.array([auc(scores.log_prob[idx], scores.gold_empty[idx])
+                        for idx in (np.concatenate([groups[i] for i in row])
+                                    for row in _indices(rng, len(groups), n_resamples))])
+    samples = samples[~np.isnan(samples)]  # a resample whose gold answers are all of one kind
+    return _interval(value, samples, level) if samples.size else Estimate(value, float("nan"), float("nan"))
 
 
 def empty_summary(scores: EmptyScores, n_resamples: int = DEFAULT_RESAMPLES) -> dict[str, float]:
