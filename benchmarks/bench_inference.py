@@ -5,11 +5,13 @@
 - ``fast_noloop``: our shared-prefix batched predictor without the loop stop;
 - ``fast``: our predictor as the report runs it (a list repeating one block of items three
   times is stopped: unclosed, it scores empty either way);
-- ``fast_int8``: the same on the int8 dynamic quantization of the student (the default
-  profile's setting; its answers may differ, so F1 and identical answers are reported).
+- ``fast_int8``: the same on torch's int8 dynamic quantization of the student (one activation
+  scale per batch; its answers may differ, so F1 and identical answers are reported);
+- ``fast_int8_row``: the same on the int8 quantization with one activation scale per token
+  (:mod:`unerlib.quantize`, the default profile's setting).
 
     python benchmarks/bench_inference.py [--data crossner_music] [--limit 30] [--adapter DIR]
-        [--methods official,fast_noloop,fast,fast_int8] [--out benchmarks/results/inference.json]
+        [--methods official,fast_noloop,fast,fast_int8,fast_int8_row] [--out benchmarks/results/inference.json]
 
 For each method: seconds, questions per second, tokens run through the model, how the
 answers ended (end, unparseable, loop, cap) and the official F1; for each method against
@@ -39,7 +41,9 @@ from unerlib.student import EMBEDDED, load_student
 
 METHODS = {"official": {"method": "official"}, "naive": {"method": "naive"},
            "fast_noloop": {"method": "fast", "stop_loops": False}, "fast": {"method": "fast"},
-           "fast_int8": {"method": "fast"}}
+           "fast_int8": {"method": "fast"}, "fast_int8_row": {"method": "fast"}}
+#: the quantization each method's student is loaded with (the others: float32)
+QUANTIZE = {"fast_int8": "int8", "fast_int8_row": "int8_row"}
 
 
 def machine() -> dict:
@@ -56,20 +60,20 @@ def main() -> None:
     parser.add_argument("--data", default="crossner_music")
     parser.add_argument("--limit", type=int, default=30, help="sentences (with all their types)")
     parser.add_argument("--max-new-tokens", type=int, default=256)
-    parser.add_argument("--methods", default="official,fast_noloop,fast,fast_int8")
+    parser.add_argument("--methods", default="official,fast_noloop,fast,fast_int8,fast_int8_row")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default="benchmarks/results/inference.json")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
-    student = load_student(args.model, args.adapter)
+    students = {q: load_student(args.model, args.adapter, quantize=q)
+                for q in {QUANTIZE.get(name, "") for name in args.methods.split(",")}}
     questions = load_questions(args.data, limit=args.limit)
     golds = [q.gold or "[]" for q in questions]
     n = len(questions)
     runs, parsed = {}, {}
     for name in args.methods.split(","):
-        if name.endswith("_int8"):
-            student = load_student(args.model, args.adapter, quantize="int8")
+        student = students[QUANTIZE.get(name, "")]
         start = time.perf_counter()
         preds, stats = predict(student, questions, max_new_tokens=args.max_new_tokens, progress=False, **METHODS[name])
         seconds = time.perf_counter() - start

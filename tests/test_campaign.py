@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from unerlib.campaign import (CONFIGS, VALIDATION_SETS, campaign_base, choose, parse_configs, results, run_campaign,
-                              suite_sizes, summary)
+from unerlib.campaign import (CONFIGS, PAIRS, VALIDATION_SETS, campaign_base, choose, pair_sentence, pair_table,
+                              parse_configs, results, run_campaign, suite_sizes, summary)
 from unerlib.stats import f1_from_counts
 
 
@@ -96,6 +96,27 @@ def test_results_json_round_trip(tmp_path):
     again = json.loads(json.dumps(out))
     assert again["kept"] == "corpus x4" and len(again["summary"]) == 2
     assert len(again["per_set"]) == 2 * len(VALIDATION_SETS) and again["limits"] == VALIDATION_SETS
+    assert again["pairs"] == []  # neither pair of PAIRS was scored
+
+
+def test_pairs_are_compared_directly(tmp_path):
+    """A decoding meant to answer as float32 does is set against float32 itself, paired over
+    the same questions; a pair with a configuration not scored is left out."""
+    assert all(a in CONFIGS and b in CONFIGS for a, b in PAIRS)
+    scores = _scores(tmp_path, {"frequency x1": 3, "int8 rows": 6, "float32": 6, "2000 passages int8 rows": 5})
+    table = pair_table(scores)
+    assert table[["config", "against"]].values.tolist() == [["int8 rows", "float32"]]
+    row = table.iloc[0]
+    assert row["difference"] == 0 and row["diff low"] <= 0 <= row["diff high"]
+    assert row["verdict"] == "not resolved at this size"
+    (tmp_path / "b").mkdir()
+    worse = pair_table(_scores(tmp_path / "b", {"int8 rows": 3, "float32": 6}))
+    assert worse.iloc[0]["verdict"] == "contradicted" and worse.iloc[0]["diff high"] < 0
+    out = results(scores, {"model": "m"}, parse_configs("frequency x1,int8 rows,float32,2000 passages int8 rows"),
+                  suite_sizes())
+    assert out["pairs"] == json.loads(table.to_json(orient="records"))
+    words = pair_sentence(out["pairs"])
+    assert words.startswith("`int8 rows` minus `float32`: +0.00") and "(not resolved at this size)" in words
 
 
 def test_suite_sizes():
@@ -150,13 +171,15 @@ def test_the_committed_campaign_and_the_default_profile_agree():
     assert {"base", "configs", "per_set", "summary", "kept", "why", "machine"} <= set(res)
     assert res["kept"] in res["configs"] and [r["config"] for r in res["summary"]] == list(res["configs"])
     assert {r["dataset"] for r in res["per_set"]} == set(res["validation_sets"])
+    assert [(r["config"], r["against"]) for r in res["pairs"]] == list(PAIRS)  # both pairs were scored
+    assert all(r["diff low"] <= r["difference"] <= r["diff high"] for r in res["pairs"])
     check = res["empty_check"]  # the students' empty-answer probability against gold, one row per configuration
     assert [r["config"] for r in check["rows"]] == list(res["configs"]) and check["set"] in res["validation_sets"]
     assert all(r["AUC low"] <= r["AUC"] <= r["AUC high"] for r in check["rows"])
     default = load_profile("default")["parameters"]
     base = {**res["base"], **res["configs"][res["kept"]]}
     for key in ("negatives", "n_negatives", "sources", "empty_bias", "n_passages", "learning_rate", "epochs",
-                "batch_size", "constrain_spans", "one_type_per_entity"):
+                "batch_size", "constrain_spans", "one_type_per_entity", "quantize"):
         assert default.get(key, base[key]) == base[key], key
 
 
@@ -173,3 +196,30 @@ def test_the_empty_check_travels_with_the_results(tmp_path):
     assert out["empty_check"] == {"set": "multiconer2_coarse:dev", "sentences": 3,
                                   "rows": [{"config": "frequency x1", "AUC": 0.6}, {"config": "corpus x4", "AUC": 0.7}]}
     assert "empty_check" not in results(scores, {"model": "m"}, parse_configs("frequency x1,corpus x4"), suite_sizes())
+
+
+def test_a_round_can_start_from_an_earlier_rounds_base(tmp_path, monkeypatch, capsys):
+    """`uner campaign --base FILE` compares configurations on the base a results file records,
+    not on the profile, which has since taken the configuration that file kept."""
+    import unerlib.campaign as campaign
+    from unerlib.cli import main
+
+    earlier = results(_scores(tmp_path, {"frequency x1": 3, "int8 rows": 6}), {"model": "m", "quantize": "int8"},
+                      parse_configs("frequency x1,int8 rows"), suite_sizes())
+    (tmp_path / "earlier.json").write_text(json.dumps(earlier))
+    seen = []
+    (tmp_path / "again").mkdir()
+
+    def fake_run(base, configs, sets, **_):
+        seen.append(base)
+        return _scores(tmp_path / "again", {"frequency x1": 3, "int8 rows": 6})
+
+    monkeypatch.setattr(campaign, "run_campaign", fake_run)
+    monkeypatch.setattr(campaign, "empty_check", lambda *a, **k: pd.DataFrame(
+        [{"config": c, "AUC": 0.5, "AUC low": 0.4, "AUC high": 0.6} for c in ("frequency x1", "int8 rows")]))
+    out = tmp_path / "out.json"
+    main(["campaign", "--configs", "frequency x1,int8 rows", "--base", str(tmp_path / "earlier.json"), "--out", str(out)])
+    assert seen == [{"model": "m", "quantize": "int8"}]
+    written = json.loads(out.read_text())
+    assert written["base"] == {"model": "m", "quantize": "int8"} and written["kept"] == "int8 rows"
+    assert "`int8 rows` minus `float32`" not in capsys.readouterr().out  # float32 was not scored

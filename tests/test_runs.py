@@ -145,7 +145,7 @@ def test_a_half_written_line_is_dropped_before_resuming(tmp_path, re3d_root, mon
 def test_parsed_answers_are_compared_as_the_metric_reads_them():
     """A raw answer opens with white space; the comparisons of the loop-stop and int8
     checks read it after the official strip (a leading space would make every answer empty)."""
-    from unerlib.evaluation import _parsed
+    from unerlib.checks import parsed_answer
 
-    assert _parsed({"prediction": ' ["Paris", "Rome"]'}) == ["paris", "rome"]
-    assert _parsed({"prediction": ' ["Paris"]'}) != _parsed({"prediction": ' ["Rome"]'})
+    assert parsed_answer({"prediction": ' ["Paris", "Rome"]'}) == ["paris", "rome"]
+    assert parsed_answer({"prediction": ' ["Paris"]'}) != parsed_answer({"prediction": ' ["Rome"]'})

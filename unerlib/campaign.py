@@ -60,17 +60,26 @@ CONFIGS: dict[str, dict[str, Any]] = {
     # activations with one scale, so a question's answer depends on the rest of its batch
     "float32": {"quantize": ""},
     "2000 passages float32": {"n_passages": 2000, "quantize": ""},
+    # int8 with one activation scale per token and one weight scale per output channel
+    # (unerlib.quantize): about the speed of the default int8, its answers independent of the batch
+    "int8 rows": {"quantize": "int8_row"},
+    "2000 passages int8 rows": {"n_passages": 2000, "quantize": "int8_row"},
 }
 
 #: configurations that repeat another's recipe with another seed (the baseline's, or a lever's):
 #: shown for the run-to-run spread of training, never kept
 REPLICATES: tuple[str, ...] = ("seed 1", "seed 2", "2000 passages seed 1")
 
-#: configurations measured but never kept, with why: float32 decoding is what the int8 default
-#: trades for speed (benchmarks/results/inference.json times both on one set), and the default
+#: configurations measured but never kept, with why: float32 decoding is what int8 decoding
+#: trades for speed (benchmarks/results/inference.json times them on one set), and the default
 #: report, which decodes every chapter's evaluations, cannot pay it within its 45 minutes
 _FLOAT32 = "decodes in float32, which the default report cannot afford"
 UNAFFORDABLE: dict[str, str] = {"float32": _FLOAT32, "2000 passages float32": _FLOAT32}
+
+#: pairs of configurations compared directly (the first minus the second, paired over the
+#: same validation questions), beside each one's difference against the baseline: a decoding
+#: that should answer as float32 does is measured against float32 itself
+PAIRS: tuple[tuple[str, str], ...] = (("int8 rows", "float32"), ("2000 passages int8 rows", "2000 passages float32"))
 
 #: the validation sets scored by default (``name:split`` -> sentences, all their types). The
 #: fine views (33 and 43 types) ask many questions a sentence; the coarse views of the same
@@ -208,6 +217,30 @@ def summary(scores, baseline: str | None = None):
     return pd.DataFrame(rows)
 
 
+def pair_table(scores, pairs: Sequence[tuple[str, str]] = PAIRS):
+    """For each pair of :data:`PAIRS` whose both configurations were scored: the paired
+    difference of their validation averages (first minus second) with its interval and verdict."""
+    import pandas as pd
+
+    from .evaluation import paired
+    from .stats import verdict
+
+    rows = []
+    for a, b in pairs:
+        if a in set(scores["config"]) and b in set(scores["config"]):
+            diff = paired(scores[scores["config"] == a], scores[scores["config"] == b])
+            rows.append({"config": a, "against": b, "difference": round(diff.value, 2), "diff low": round(diff.low, 2),
+                         "diff high": round(diff.high, 2), "verdict": verdict(diff)})
+    return pd.DataFrame(rows, columns=["config", "against", "difference", "diff low", "diff high", "verdict"])
+
+
+def pair_sentence(pairs: Sequence[dict[str, Any]]) -> str:
+    """:func:`pair_table`'s rows (as the results JSON holds them) in words."""
+    return " ".join(f"`{r['config']}` minus `{r['against']}`: {r['difference']:+.2f} validation average F1, "
+                    f"paired 95% interval [{r['diff low']:+.2f}, {r['diff high']:+.2f}] ({r['verdict']})."
+                    for r in pairs)
+
+
 #: the training time a kept configuration may take, as a multiple of the baseline's: the
 #: default report trains five students with the headline recipe (notebook 03's, two more
 #: for the ablation, two for scaling) and must stay within its 45 minutes
@@ -309,7 +342,7 @@ def empty_check(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]]
 def results(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]], limits: dict[str, int],
             machine: dict[str, Any] | None = None, empty=None, check: tuple[str, int] = EMPTY_CHECK) -> dict[str, Any]:
     """The JSON the campaign chapter shows: base, configurations, sentences per validation
-    set (``limits``), per-set rows, summary and choice, and :func:`empty_check`'s table
+    set (``limits``), per-set rows, summary and choice, :func:`pair_table`, and :func:`empty_check`'s table
     (``empty``) when given."""
     table = summary(scores)
     kept, why = choose(table)
@@ -319,6 +352,7 @@ def results(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]], li
     return {"base": base, "configs": configs, "validation_sets": sorted(set(scores["dataset"])), "limits": limits,
             "per_set": json.loads(scores[cols].round(2).to_json(orient="records")),
             "summary": json.loads(table.to_json(orient="records")), "kept": kept, "why": why,
+            "pairs": json.loads(pair_table(scores).to_json(orient="records")),
             **({"empty_check": {"set": check[0], "sentences": check[1],
                                 "rows": json.loads(empty.to_json(orient="records"))}} if empty is not None else {}),
             "machine": machine or {}}

@@ -248,13 +248,15 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 def _cmd_campaign(args: argparse.Namespace) -> None:
     from .artifacts import write_json_atomic
-    from .campaign import (campaign_base, empty_check, empty_check_size, parse_configs, results, run_campaign,
-                           suite_sizes, summary)
+    from .campaign import (campaign_base, empty_check, empty_check_size, load_results, pair_sentence, parse_configs,
+                           results, run_campaign, suite_sizes, summary)
     from .pipeline import load_profile
 
     params = load_profile(args.profile)["parameters"]
     configs = parse_configs(args.configs)
-    base = campaign_base(params)
+    # an earlier round's base: its configurations are compared on what they were (the profile
+    # has since taken the configuration that round kept)
+    base = load_results(args.base)["base"] if args.base else campaign_base(params)
     sizes = suite_sizes(limit=args.limit)
     scores = run_campaign(base, configs, sets=sizes)
     check = empty_check_size(args.limit)
@@ -263,6 +265,7 @@ def _cmd_campaign(args: argparse.Namespace) -> None:
     write_json_atomic(Path(args.out), out, indent=1)
     print(summary(scores).to_string(index=False))
     print(empty.to_string(index=False))
+    print(pair_sentence(out["pairs"]))
     print(f"kept: {out['kept']} ({out['why']})")
     print(f"results: {args.out}")
 
@@ -399,6 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sentences per validation set (all their types); default: each set's own size "
                         "(unerlib.campaign.VALIDATION_SETS)")
     p.add_argument("--out", default="campaign/results.json")
+    p.add_argument("--base", help="start from the base recorded in an earlier results file (e.g. campaign/results.json) "
+                                   "instead of the profile's; the profile holds the configuration that file kept")
     p.set_defaults(func=_cmd_campaign)
 
     p = sub.add_parser("report", help="execute the notebooks with papermill and build the book")

@@ -82,8 +82,8 @@ def evaluate_sets(model: str = EMBEDDED, adapter: str | os.PathLike | None = Non
     metric, :func:`unerlib.metrics.span_score`), ``sentences``, ``questions``, the answer
     counts of :func:`unerlib.inference.answer_health` (``parse_failures``, ``cap_hits``,
     ``loop_stops``, ``empty``, ``gold_empty``), ``key`` (the artifact) and
-    ``predictions`` (its predictions file). ``quantize="int8"`` answers with the int8
-    dynamic quantization of the student (:func:`unerlib.student.quantize_int8`);
+    ``predictions`` (its predictions file). ``quantize`` (``"int8"`` or ``"int8_row"``)
+    answers with an int8 quantization of the student (:mod:`unerlib.quantize`);
     ``empty_bias`` favours ``[]`` at each answer's first token (:mod:`unerlib.decoder`);
     ``constrain_spans`` decodes lists of passage strings only (:mod:`unerlib.constrained`);
     ``one_type_per_entity`` keeps each entity under one type of a passage (:mod:`unerlib.typechoice`).
@@ -150,10 +150,10 @@ def _answer(student, params: dict[str, Any], folder: Path, progress: bool, data_
 
     questions = load_questions(params["data"], params["limit"], data_root)
     partial = folder / "predictions.partial.jsonl"
-    answered = _read_lines(folder / "predictions.jsonl")
+    answered = read_predictions(folder / "predictions.jsonl")
     if answered and all(q.id in answered for q in questions):
         return  # answered by a run that died before scoring them
-    done = _read_lines(partial)
+    done = read_predictions(partial)
     if partial.is_file():  # drop a line half-written by a run that died, before appending to it
         _write_lines(partial, list(done.values()))
     todo = [q for q in questions if q.id not in done]
@@ -171,13 +171,13 @@ def _answer(student, params: dict[str, Any], folder: Path, progress: bool, data_
             fh.flush()
             bar.update(len(chunk))
     bar.close()
-    lines = _read_lines(partial)
+    lines = read_predictions(partial)
     _write_lines(folder / "predictions.jsonl", [lines[q.id] for q in questions])
     partial.unlink()
 
 
-def _read_lines(path: Path) -> dict[str, dict[str, Any]]:
-    """``{id: line}`` of a predictions file; a half-written last line is ignored."""
+def read_predictions(path: Path) -> dict[str, dict[str, Any]]:
+    """``{id: line}`` of a predictions file (``predictions.jsonl``); a half-written last line is ignored."""
     out: dict[str, dict[str, Any]] = {}
     if path.is_file():
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -213,7 +213,7 @@ def _cut_from_larger(params: dict[str, Any], folder: Path, data_root, root) -> b
             break
     if best is None:
         return False
-    lines = _read_lines(best / "predictions.jsonl")
+    lines = read_predictions(best / "predictions.jsonl")
     questions = load_questions(params["data"], params["limit"], data_root)
     if any(q.id not in lines for q in questions):
         return False
@@ -233,7 +233,7 @@ def score_predictions(data: str, predictions: str | os.PathLike, limit: int | No
     from .stats import sentence_counts
 
     questions = load_questions(data, limit, root)
-    lines = _read_lines(Path(predictions))
+    lines = read_predictions(Path(predictions))
     missing = [q.id for q in questions if q.id not in lines]
     if missing:
         raise DataError(f"{predictions}: no prediction for {len(missing)} of {len(questions)} questions "
@@ -382,51 +382,3 @@ def answers_sentence(scores, max_new_tokens: int | str) -> str:
             f"without any stop), {share(cap)} reached the cap of {max_new_tokens} new tokens "
             f"({loop_cap:,} of them loops, whose list never closes), and {share(bad)} do not open with "
             f"a JSON list (parse failures, scored empty; unclosed loops and cap hits among them).")
-
-
-def _parsed(line: dict[str, Any]) -> list:
-    """The answer of a predictions line as the official metric reads it."""
-    from .metrics import official_response, parse_official
-
-    return parse_official(official_response(line["prediction"]))
-
-
-def loop_stop_check(model: str, adapter: str | os.PathLike, data: str, limit: int, max_new_tokens: int,
-                    quantize: str = "", progress: bool = True, root: str | os.PathLike | None = None,
-                    empty_bias: float = 0.0, constrain_spans: bool = False) -> dict[str, Any]:
-    """The same questions decoded with the loop stop (loops set aside, then decoded on to
-    their end) and without it: how many answers looped, how many official parsed answers
-    differ, and both official F1 scores (they should be equal)."""
-    runs = {flag: evaluate_sets(model, adapter, sets=[data], limit=limit, max_new_tokens=max_new_tokens,
-                                progress=progress, root=root, stop_loops=flag, quantize=quantize,
-                                empty_bias=empty_bias, constrain_spans=constrain_spans).iloc[0]
-            for flag in (True, False)}
-    answers = {flag: _read_lines(Path(row["predictions"])) for flag, row in runs.items()}
-    differ = [qid for qid, line in answers[True].items()
-              if _parsed(line) != _parsed(answers[False][qid])]
-    return {"data": data, "sentences": int(runs[True]["sentences"]), "answers": int(runs[True]["questions"]),
-            "loops set aside": int(runs[True]["loop_stops"]), "cap hits without the stop": int(runs[False]["cap_hits"]),
-            "parsed answers that differ": len(differ), "F1 with the stop": round(float(runs[True]["f1"]), 2),
-            "F1 without": round(float(runs[False]["f1"]), 2)}
-
-
-def quantization_check(model: str, adapter: str | os.PathLike, limit: int, max_new_tokens: int,
-                       sets: Sequence[str] = ZERO_SHOT, progress: bool = True,
-                       root: str | os.PathLike | None = None, empty_bias: float = 0.0,
-                       constrain_spans: bool = False):
-    """The same questions (the first ``limit`` sentences of each set) answered by the
-    float32 student and by its int8 dynamic quantization: per set both F1 scores and the
-    share of official parsed answers that differ, and the paired difference of the
-    averages (int8 minus float32) with its 95% interval."""
-    import pandas as pd
-
-    runs = {q: evaluate_sets(model, adapter, sets=sets, limit=limit, max_new_tokens=max_new_tokens,
-                             progress=progress, root=root, quantize=q, empty_bias=empty_bias,
-                             constrain_spans=constrain_spans) for q in ("", "int8")}
-    rows = []
-    for (_, a), (_, b) in zip(runs[""].iterrows(), runs["int8"].iterrows()):
-        la, lb = _read_lines(Path(a["predictions"])), _read_lines(Path(b["predictions"]))
-        same = sum(_parsed(la[k]) == _parsed(lb[k]) for k in la)
-        rows.append({"dataset": a["dataset"], "questions": int(a["questions"]), "F1 float32": round(a["f1"], 2),
-                     "F1 int8": round(b["f1"], 2), "identical parsed answers %": round(100 * same / len(la), 1)})
-    return pd.DataFrame(rows), paired(runs["int8"], runs[""])

@@ -98,8 +98,9 @@ def _save_snapshot(model, tokenizer, folder: Path) -> None:
         pass
 
 
-#: how :func:`load_student` may quantize a student for inference ("" leaves it as loaded)
-QUANTIZE = ("", "int8")
+#: how :func:`load_student` may quantize a student for inference ("" leaves it as loaded;
+#: :mod:`unerlib.quantize` says how the two int8 ways differ)
+QUANTIZE = ("", "int8", "int8_row")
 
 
 def load_student(name: str = EMBEDDED, adapter: str | None = None, dtype: str = "auto",
@@ -109,10 +110,9 @@ def load_student(name: str = EMBEDDED, adapter: str | None = None, dtype: str = 
 
     ``name`` is :data:`EMBEDDED`, a local directory, a ``.gguf`` file or a Hugging Face id.
     GGUF weights are dequantized to float32. ``dtype="auto"`` means float32 on the CPU and
-    bfloat16 on a GPU that supports it. ``quantize="int8"`` (inference on the CPU only)
-    replaces every linear layer, the adapter merged in first, by its int8 dynamic
-    quantization (weights int8 per tensor, activations quantized on the fly):
-    :func:`quantize_int8`.
+    bfloat16 on a GPU that supports it. ``quantize`` (inference on the CPU only) replaces
+    every linear layer, the adapter merged in first, by an int8 one: ``"int8_row"`` with
+    one activation scale per token, ``"int8"`` with one per batch (:mod:`unerlib.quantize`).
     """
     if quantize not in QUANTIZE:
         raise StudentError(f"unknown quantization {quantize!r}; choose from {list(QUANTIZE)}")
@@ -155,21 +155,17 @@ def load_student(name: str = EMBEDDED, adapter: str | None = None, dtype: str = 
         model = PeftModel.from_pretrained(model, str(adapter_path)).merge_and_unload()
     model.to(device)
     model.eval()
-    if quantize == "int8":
+    if quantize:
         if device != "cpu":
-            raise StudentError("int8 dynamic quantization runs on the CPU only; leave quantize empty on a GPU")
-        model = quantize_int8(model)
+            raise StudentError(f"{quantize} quantization runs on the CPU only; leave quantize empty on a GPU")
+        from .quantize import quantize as quantize_model
+
+        model = quantize_model(model, quantize)
     return Student(model, tokenizer, name, adapter)
 
 
 def quantize_int8(model):
-    """The model with every ``torch.nn.Linear`` replaced by its int8 dynamic quantization
-    (``torch.ao.quantization.quantize_dynamic``): about twice as fast on a CPU with int8
-    dot-product instructions; the answers may change, so the report measures the F1 change."""
-    import warnings
+    """``model`` with torch's int8 dynamic quantization (:func:`unerlib.quantize.quantize_dynamic`)."""
+    from .quantize import quantize_dynamic
 
-    import torch
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch.ao.quantization announces its move to torchao
-        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    return quantize_dynamic(model)

@@ -1,0 +1,86 @@
+"""Int8 inference (unerlib.quantize): the per-row layer against float, a row's result
+independent of its batch (which torch's dynamic int8 is not), and the whole tiny model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest_models import *  # noqa: F401,F403
+from unerlib.emptiness import empty_scores
+from unerlib.inference import Question
+from unerlib.quantize import Int8RowLinear, Int8RowShared, quantize, quantize_dynamic, quantize_rows
+from unerlib.student import StudentError, load_student
+
+
+def _linear(seed: int = 0) -> torch.nn.Linear:
+    torch.manual_seed(seed)
+    return torch.nn.Linear(64, 48)
+
+
+def test_the_row_layer_is_close_to_float():
+    linear = _linear()
+    x = torch.randn(5, 7, 64)
+    got, want = Int8RowLinear.from_linear(linear)(x), linear(x)
+    assert got.shape == want.shape == (5, 7, 48) and got.dtype == torch.float32
+    assert (got - want).abs().max() < 0.02 * want.abs().max()
+    assert not torch.equal(got, want)  # it is int8 arithmetic, not the float layer
+
+
+def test_a_row_does_not_depend_on_its_batch():
+    """A huge row (the few tokens with activations thousands of times the rest) leaves the
+    other rows' results exactly as they are alone; one scale per batch does not."""
+    linear = _linear(1)
+    rows = torch.randn(4, 64)
+    batch = torch.cat([rows, 3000 * torch.randn(1, 64)])
+    layer = Int8RowLinear.from_linear(linear)
+    assert torch.equal(layer(batch)[:4], layer(rows))
+    dynamic = quantize_dynamic(torch.nn.Sequential(_linear(1)))
+    alone, mixed = dynamic(rows), dynamic(batch)[:4]
+    assert (mixed - alone).abs().max() > 10 * (layer(rows) - linear(rows)).abs().max()
+
+
+def test_quantize_replaces_every_linear_layer(tiny_dir):
+    student = load_student(str(tiny_dir))
+    n = sum(isinstance(m, torch.nn.Linear) for m in student.model.modules())
+    model = quantize(student.model, "int8_row")
+    layers = student.model.config.num_hidden_layers
+    # q/k/v and gate/up of each layer are multiplied together: 5 slices and 2 joint weights a layer
+    assert sum(isinstance(m, Int8RowShared) for m in model.modules()) == 5 * layers
+    assert sum(isinstance(m, Int8RowLinear) for m in model.modules()) == n - 3 * layers > 0
+    assert not any(isinstance(m, torch.nn.Linear) for m in model.modules())
+    with pytest.raises(ValueError, match="int8_row"):
+        quantize(model, "int4")
+    with pytest.raises(StudentError, match="unknown quantization"):
+        load_student(str(tiny_dir), quantize="int4")
+
+
+def test_batched_questions_score_as_alone_under_int8_row(tiny_dir):
+    """Through the whole (tiny) model: a question's empty-answer probability is the same in a
+    batch of six as alone, up to float rounding in the unquantized parts."""
+    student = load_student(str(tiny_dir), quantize="int8_row")
+    passages = ["Paris is in France .", "Alan Turing was born in London in 1912 ."]
+    qs = [Question(f"{i}-{t}", p, t, json.dumps([])) for i, p in enumerate(passages)
+          for t in ("city", "person", "year")]
+    alone = empty_scores(student, qs, batch_rows=1, progress=False)
+    batched = empty_scores(student, qs, batch_rows=6, progress=False)
+    np.testing.assert_allclose(batched.log_prob, alone.log_prob, atol=1e-3)
+    floats = empty_scores(load_student(str(tiny_dir)), qs, batch_rows=6, progress=False)
+    assert np.abs(batched.log_prob - floats.log_prob).max() < 0.1  # close to the float model's
+
+
+def test_layers_multiplied_together_give_the_numbers_of_each_alone(tiny_dir, student_tokenizer):
+    """Sharing one int8 product among q/k/v (and gate/up) changes no number: the logits are
+    equal, bit for bit, to those of every layer quantized alone, step after step of decoding."""
+    ids = torch.tensor([student_tokenizer.encode("Text: Paris is in France . What describes city in the text?")])
+    logits = []
+    for share in (True, False):
+        model = quantize_rows(load_student(str(tiny_dir)).model, share_inputs=share)
+        with torch.inference_mode():
+            out = model(input_ids=ids, use_cache=True)
+            step = model(input_ids=out.logits[:, -1:].argmax(-1), past_key_values=out.past_key_values)
+        logits.append((out.logits, step.logits))
+    assert torch.equal(logits[0][0], logits[1][0]) and torch.equal(logits[0][1], logits[1][1])

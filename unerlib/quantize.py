@@ -1,0 +1,137 @@
+"""Int8 inference on the CPU: the student's linear layers with 8-bit weights and activations.
+
+Two ways, both for decoding only (the weights are trained in float):
+
+- ``"int8"``: torch's dynamic quantization (``torch.ao.quantization.quantize_dynamic``):
+  weights int8 with one scale per layer, and the activations of a whole batch quantized
+  with *one* scale, computed on the fly. In transformer language models a few tokens carry
+  activations far larger than the rest ("massive activations"), so that scale leaves the
+  other tokens a handful of levels, and a question's answer depends on what else is in its batch.
+- ``"int8_row"``: :class:`Int8RowLinear`: weights int8 with one scale per output channel,
+  activations int8 with one scale per *row* (per token), the product in exact int32
+  arithmetic (``torch._int_mm``). A row's result no longer depends on the other rows, and
+  the large tokens only cost themselves precision. ``benchmarks/bench_inference.py`` times
+  both beside float32; ``uner campaign`` measures their F1 against float32 (notebook 12).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+
+#: the quantizations :func:`quantize` knows ("" leaves the model as it is)
+QUANTIZE: tuple[str, ...] = ("", "int8", "int8_row")
+
+
+def _int8_rows(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row of a float matrix in int8 with its own scale (the largest magnitude maps to 127)."""
+    scale = rows.abs().amax(1, keepdim=True).clamp_(min=1e-12).div_(127)
+    return rows.div(scale).round_().to(torch.int8), scale
+
+
+class _SharedInput:
+    """Linear layers that read the same input (a layer's q/k/v projections, an MLP's gate and
+    up projections) multiplied as one int8 matrix: the first to be called computes all their
+    outputs, the others take theirs. The weights of each output channel keep their own scale,
+    so every output is the one its layer computes alone."""
+
+    def __init__(self, layers: list[torch.nn.Linear]):
+        self.sizes = [layer.out_features for layer in layers]
+        bias = None
+        if any(layer.bias is not None for layer in layers):
+            bias = torch.cat([layer.bias.detach() if layer.bias is not None else torch.zeros(layer.out_features)
+                              for layer in layers])
+        self.linear = Int8RowLinear(torch.cat([layer.weight.detach() for layer in layers]), bias)
+        self.input: torch.Tensor | None = None
+        self.outputs: list[torch.Tensor] = []
+
+    def output(self, x: torch.Tensor, index: int) -> torch.Tensor:
+        if self.input is not x:
+            self.input, self.outputs = x, list(self.linear(x).split(self.sizes, dim=-1))
+        return self.outputs[index]
+
+
+class Int8RowLinear(torch.nn.Module):
+    """A ``torch.nn.Linear`` in int8: weights per output channel, activations per row."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None):
+        super().__init__()
+        weight = weight.detach().float()
+        scale = weight.abs().amax(1).clamp(min=1e-12) / 127
+        self.register_buffer("weight_int8", (weight / scale[:, None]).round().clamp(-127, 127).to(torch.int8))
+        self.register_buffer("weight_scale", scale)
+        self.register_buffer("bias", None if bias is None else bias.detach().float())
+        self.out_features, self.in_features = weight.shape
+
+    @classmethod
+    def from_linear(cls, linear: torch.nn.Linear) -> "Int8RowLinear":
+        """The int8 form of ``linear``."""
+        return cls(linear.weight, linear.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows, scale = _int8_rows(x.reshape(-1, self.in_features).float())
+        out = torch._int_mm(rows, self.weight_int8.T).float().mul_(scale).mul_(self.weight_scale)
+        if self.bias is not None:
+            out.add_(self.bias)
+        return out.reshape(*x.shape[:-1], self.out_features).to(x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Int8RowShared(torch.nn.Module):
+    """One of several linear layers multiplied together (:class:`_SharedInput`): its slice of the
+    joint product, in place of its own product (the same numbers, fewer and larger multiplies)."""
+
+    def __init__(self, shared: _SharedInput, index: int):
+        super().__init__()
+        self.shared, self.index = shared, index
+        self.out_features = shared.sizes[index]
+        if index == 0:  # the joint weights belong to the first layer, so that they count once
+            self.joint = shared.linear
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shared.output(x, self.index)
+
+    def extra_repr(self) -> str:
+        return f"out_features={self.out_features}, slice {self.index} of {len(self.shared.sizes)}"
+
+
+#: linear layers of one module that read the same input (Llama-style attention and MLP)
+SHARED_INPUTS: tuple[tuple[str, ...], ...] = (("q_proj", "k_proj", "v_proj"), ("gate_proj", "up_proj"))
+
+
+def quantize_rows(model: torch.nn.Module, share_inputs: bool = True) -> torch.nn.Module:
+    """``model`` with every ``torch.nn.Linear`` replaced, in place, by :class:`Int8RowLinear`;
+    the layers of :data:`SHARED_INPUTS` under one module are multiplied together unless
+    ``share_inputs`` is false (the same numbers either way)."""
+    for parent in list(model.modules()):
+        children = dict(parent.named_children())
+        for group in SHARED_INPUTS if share_inputs else ():
+            layers = [children.get(name) for name in group]
+            if all(isinstance(layer, torch.nn.Linear) for layer in layers):
+                shared = _SharedInput(layers)
+                for index, name in enumerate(group):
+                    setattr(parent, name, Int8RowShared(shared, index))
+        for name, child in list(parent.named_children()):
+            if isinstance(child, torch.nn.Linear):
+                setattr(parent, name, Int8RowLinear.from_linear(child))
+    return model
+
+
+def quantize_dynamic(model: torch.nn.Module) -> torch.nn.Module:
+    """``model`` with every ``torch.nn.Linear`` replaced by torch's int8 dynamic quantization
+    (one activation scale per batch)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization announces its move to torchao
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def quantize(model: torch.nn.Module, how: str) -> torch.nn.Module:
+    """``model`` quantized for CPU inference as ``how`` says (one of :data:`QUANTIZE`)."""
+    if how not in QUANTIZE:
+        raise ValueError(f"unknown quantization {how!r}; choose from {list(QUANTIZE)}")
+    if not how:
+        return model
+    return quantize_rows(model) if how == "int8_row" else quantize_dynamic(model)
