@@ -84,3 +84,15 @@ def test_layers_multiplied_together_give_the_numbers_of_each_alone(tiny_dir, stu
             step = model(input_ids=out.logits[:, -1:].argmax(-1), past_key_values=out.past_key_values)
         logits.append((out.logits, step.logits))
     assert torch.equal(logits[0][0], logits[1][0]) and torch.equal(logits[0][1], logits[1][1])
+
+
+def test_shared_layers_hold_no_activations_between_calls(tiny_dir, student_tokenizer):
+    """Once q, k and v (gate and up) have their outputs, the joint product is let go, so a
+    large batch's activations are not kept alive until the next forward pass."""
+    from unerlib.quantize import _SharedInput
+
+    model = quantize_rows(load_student(str(tiny_dir)).model)
+    with torch.inference_mode():
+        model(input_ids=torch.tensor([student_tokenizer.encode("Paris is in France .")]))
+    shared = {m.shared for m in model.modules() if isinstance(m, Int8RowShared)}
+    assert shared and all(isinstance(s, _SharedInput) and s.input is None and not s.outputs for s in shared)

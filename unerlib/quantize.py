@@ -45,11 +45,17 @@ class _SharedInput:
         self.linear = Int8RowLinear(torch.cat([layer.weight.detach() for layer in layers]), bias)
         self.input: torch.Tensor | None = None
         self.outputs: list[torch.Tensor] = []
+        self.pending: set[int] = set()
 
     def output(self, x: torch.Tensor, index: int) -> torch.Tensor:
-        if self.input is not x:
+        if self.input is not x or index not in self.pending:
             self.input, self.outputs = x, list(self.linear(x).split(self.sizes, dim=-1))
-        return self.outputs[index]
+            self.pending = set(range(len(self.sizes)))
+        self.pending.discard(index)
+        out = self.outputs[index]
+        if not self.pending:  # every layer has its output: hold no activations between calls
+            self.input, self.outputs = None, []
+        return out
 
 
 class Int8RowLinear(torch.nn.Module):
