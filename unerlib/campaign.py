@@ -61,7 +61,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "float32": {"quantize": ""},
     "2000 passages float32": {"n_passages": 2000, "quantize": ""},
     # int8 with one activation scale per token and one weight scale per output channel
-    # (unerlib.quantize): about the speed of the default int8, its answers independent of the batch
+    # (unerlib.quantize): faster than float32, its answers independent of the batch
     "int8 rows": {"quantize": "int8_row"},
     "2000 passages int8 rows": {"n_passages": 2000, "quantize": "int8_row"},
 }
