@@ -225,9 +225,9 @@ def pair_table(scores, pairs: Sequence[tuple[str, str]] = PAIRS):
     from .evaluation import paired
     from .stats import verdict
 
-    rows = []
+    rows, scored = [], set(scores["config"])
     for a, b in pairs:
-        if a in set(scores["config"]) and b in set(scores["config"]):
+        if a in scored and b in scored:
             diff = paired(scores[scores["config"] == a], scores[scores["config"] == b])
             rows.append({"config": a, "against": b, "difference": round(diff.value, 2), "diff low": round(diff.low, 2),
                          "diff high": round(diff.high, 2), "verdict": verdict(diff)})

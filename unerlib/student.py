@@ -163,9 +163,3 @@ def load_student(name: str = EMBEDDED, adapter: str | None = None, dtype: str = 
         model = quantize_model(model, quantize)
     return Student(model, tokenizer, name, adapter)
 
-
-def quantize_int8(model):
-    """``model`` with torch's int8 dynamic quantization (:func:`unerlib.quantize.quantize_dynamic`)."""
-    from .quantize import quantize_dynamic
-
-    return quantize_dynamic(model)
