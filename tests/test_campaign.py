@@ -43,15 +43,19 @@ def test_a_resolved_gain_is_kept(tmp_path):
 
 
 def test_a_gain_over_the_training_budget_is_not_kept(tmp_path):
-    """A resolved gain that trains 3x as long as the baseline is named in the reason but not
-    kept; the resolved one within the budget is, and without a recorded time it counts as within."""
+    """A resolved gain that trains longer than the budget (the issue's 15 minutes) is named in
+    the reason but not kept; the resolved one within the budget is, and without a recorded time
+    it counts as within."""
+    from unerlib.campaign import TRAIN_BUDGET_S
+
+    assert TRAIN_BUDGET_S == 15 * 60
     scores = _scores(tmp_path, {"frequency x1": 3, "corpus x4": 8, "frequency x4": 5})
-    seconds = {"frequency x1": 100.0, "corpus x4": 300.0, "frequency x4": 120.0}
+    seconds = {"frequency x1": 100.0, "corpus x4": 1000.0, "frequency x4": 900.0}
     table = summary(scores.assign(train_seconds=scores["config"].map(seconds)))
-    assert list(table["train s"]) == [100.0, 300.0, 120.0]
+    assert list(table["train s"]) == [100.0, 1000.0, 900.0]
     kept, why = choose(table)
-    assert kept == "frequency x4" and "`corpus x4` is resolved above it" in why and "3.0x" in why
-    assert choose(table, budget=4.0)[0] == "corpus x4"
+    assert kept == "frequency x4" and "`corpus x4` is resolved above it" in why and "trains 1000 s" in why
+    assert choose(table, budget_s=1000.0)[0] == "corpus x4"
     assert choose(summary(scores))[0] == "corpus x4"
 
 
@@ -77,11 +81,11 @@ def test_a_gain_the_report_cannot_afford_is_named_not_kept(tmp_path):
 
     assert set(UNAFFORDABLE) <= set(CONFIGS) and all(CONFIGS[n].get("quantize") == "" for n in UNAFFORDABLE)
     scores = _scores(tmp_path, {"frequency x1": 3, "float32": 8, "2000 passages float32": 9, "corpus x4": 6})
-    seconds = {"frequency x1": 100.0, "float32": 100.0, "2000 passages float32": 500.0, "corpus x4": 100.0}
+    seconds = {"frequency x1": 100.0, "float32": 100.0, "2000 passages float32": 1500.0, "corpus x4": 100.0}
     kept, why = choose(summary(scores.assign(train_seconds=scores["config"].map(seconds))))
     assert kept == "corpus x4"
     assert "`float32` is resolved above it" in why and "cannot afford" in why
-    assert "`2000 passages float32` is resolved above it" in why and "trains 5.0x as long" in why
+    assert "`2000 passages float32` is resolved above it" in why and "trains 1500 s" in why
 
 
 def test_the_baseline_stays_when_nothing_is_resolved(tmp_path):
@@ -171,7 +175,7 @@ def test_the_committed_campaign_and_the_default_profile_agree():
     assert {"base", "configs", "per_set", "summary", "kept", "why", "machine"} <= set(res)
     assert res["kept"] in res["configs"] and [r["config"] for r in res["summary"]] == list(res["configs"])
     assert {r["dataset"] for r in res["per_set"]} == set(res["validation_sets"])
-    assert [(r["config"], r["against"]) for r in res["pairs"]] == list(PAIRS)  # both pairs were scored
+    assert [(r["config"], r["against"]) for r in res["pairs"]] == list(PAIRS)  # every pair was scored
     assert all(r["diff low"] <= r["difference"] <= r["diff high"] for r in res["pairs"])
     check = res["empty_check"]  # the students' empty-answer probability against gold, one row per configuration
     assert [r["config"] for r in check["rows"]] == list(res["configs"]) and check["set"] in res["validation_sets"]

@@ -8,7 +8,8 @@ from collections import Counter
 import pytest
 
 from unerlib.convert import ACK, conversation, gold_answer, question, to_uniner, write_json
-from unerlib.data import Mention, Record, iter_uniner_conversations
+from unerlib.data import Mention, Record
+from unerlib.readers_conversation import iter_uniner_conversations
 from unerlib.registry import dataset_types, get_spec, load_dataset
 
 

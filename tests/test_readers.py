@@ -12,17 +12,14 @@ from unerlib.data import (
     Mention,
     Record,
     data_dir,
-    find_spans,
-    iter_uniner_conversations,
     read_columns,
     read_csv_tokens,
     read_instructuie_json,
     read_pubtator,
-    read_slimer_jsonl,
-    read_uniner_json,
     read_w2ner_json,
     tokens_to_record,
 )
+from unerlib.readers_conversation import find_spans, iter_uniner_conversations, read_slimer_jsonl, read_uniner_json
 from unerlib.registry import dataset_files, get_spec, load_dataset
 
 
@@ -608,7 +605,7 @@ TYPE_EXAMPLES = {"person": [{"sentence": "Obama met Merkel.", "target_words_in_i
     (_set(["person", 0, "sentence"], 3), r"type 'person' example 0: 'sentence' must be a string"),
 ])
 def test_corrupted_slimer_type_examples(tmp_path, edit, where):
-    from unerlib.data import read_slimer_type_examples
+    from unerlib.readers_conversation import read_slimer_type_examples
 
     good = tmp_path / "types.json"
     good.write_text(json.dumps(TYPE_EXAMPLES))

@@ -44,6 +44,34 @@ def test_inference_options_of_a_run_recorded_before_the_decoding_options(tmp_pat
                                        "constrain_spans": False}
 
 
+def test_teacher_data_at_another_size_is_notebook_03s_teacher_with_that_count(monkeypatch, tmp_path):
+    """The ablation's and the scaling curve's teacher data: notebook 03's own data at its own
+    count (nothing built), else the same teacher, seed, passage length and sources with the
+    count changed; a count below 1 is refused."""
+    import unerlib.experiments as experiments
+
+    params = {"teacher": "corpus", "teacher_model": "", "base_url": "", "n_passages": 2000, "max_passage_tokens": 128,
+              "seed": 3, "student": "smollm2-135m", "sources": "default"}
+    run = Headline(tmp_path / "own" / "data.json", tmp_path / "key", params)
+    calls = []
+
+    def fake_build(**kwargs):
+        calls.append(kwargs)
+        return tmp_path / str(kwargs["n_passages"]) / "data.json", {}
+
+    monkeypatch.setattr(experiments, "build_teacher_data", fake_build)
+    assert run.teacher_data() == run.teacher_data(2000) == run.data_path and calls == []
+    assert run.teacher_data(200, progress=False) == tmp_path / "200" / "data.json"
+    (call,) = calls
+    assert call["n_passages"] == 200 and call["seed"] == 3 and call["max_tokens"] == 128
+    assert call["teacher"] == "corpus" and call["teacher_model"] is None and call["student"] == "smollm2-135m"
+    from unerlib.registry import teacher_sources
+
+    assert call["sources"] == teacher_sources("default")
+    with pytest.raises(ValueError, match="at least 1"):
+        run.teacher_data(0)
+
+
 def test_headline_outside_a_run_needs_notebook_03s_student(monkeypatch, tmp_path):
     from unerlib.data import DataError
 
@@ -149,3 +177,18 @@ def test_parsed_answers_are_compared_as_the_metric_reads_them():
 
     assert parsed_answer({"prediction": ' ["Paris", "Rome"]'}) == ["paris", "rome"]
     assert parsed_answer({"prediction": ' ["Paris"]'}) != parsed_answer({"prediction": ' ["Rome"]'})
+
+
+@pytest.mark.parametrize("eval_limit, untuned_limit, n", [(100, 30, 30), (100, 0, 100), (20, 30, 20), (0, 30, 30),
+                                                          (0, 0, 0), (None, None, None)])
+def test_the_untuned_baseline_answers_the_first_of_the_tuned_sentences(eval_limit, untuned_limit, n):
+    from unerlib.evaluation import untuned_sentences
+
+    assert untuned_sentences(eval_limit, untuned_limit) == n
+
+
+def test_a_negative_untuned_limit_is_refused():
+    from unerlib.evaluation import untuned_sentences
+
+    with pytest.raises(ValueError, match="0 \\(all\\) or positive"):
+        untuned_sentences(100, -1)

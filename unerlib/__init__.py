@@ -4,7 +4,8 @@ Notebooks import what they need in one line, ``from unerlib import ...``.
 """
 
 from .convert import gold_answer, to_uniner, write_json
-from .data import DataError, Mention, Record, data_dir, find_spans
+from .data import DataError, Mention, Record, data_dir
+from .readers_conversation import find_spans
 from .metrics import normalize_answer, parse_lenient, parse_official, score, score_by_type, score_files, span_score
 from .registry import (DOMAINS, REGISTRY, ZERO_SHOT, dataset_stats, dataset_types, domain_table,
                        get_spec, load_dataset, natural_type, overview_table)

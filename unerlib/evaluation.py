@@ -295,6 +295,16 @@ def count_sets(scores, metric: str = "f1") -> list[np.ndarray]:
     return out
 
 
+def untuned_sentences(eval_limit: int | None, untuned_limit: int | None) -> int | None:
+    """How many of an evaluation's first sentences the untuned baseline answers: ``untuned_limit``
+    (0 or ``None``: all of ``eval_limit``), never more than ``eval_limit`` (0 or ``None``: every sentence)."""
+    if (eval_limit or 0) < 0 or (untuned_limit or 0) < 0:
+        raise ValueError(f"sentence limits must be 0 (all) or positive, got {eval_limit} and {untuned_limit}")
+    if not untuned_limit:
+        return eval_limit
+    return min(untuned_limit, eval_limit) if eval_limit else untuned_limit
+
+
 def average_interval(scores, metric: str = "f1", n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> Estimate:
     """The mean F1 over the rows' sets with its bootstrap interval (sets resampled one by one)."""
     return bootstrap_mean(count_sets(scores, metric), n_resamples, seed)

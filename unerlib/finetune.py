@@ -61,7 +61,7 @@ def record_to_pile_ner(record: Record, types: Sequence[str], source: str, rng: r
 def _group_conversations(data: list[dict[str, Any]], path: Path) -> list[dict[str, Any]]:
     """Merge records about the same passage (the one-question-per-record evaluation files)
     into one record each, questions in order; a file without repeats is returned as is."""
-    from .data import conversation_rows
+    from .readers_conversation import conversation_rows
     from .instructions import ACK
 
     rows = list(conversation_rows(data, path))
@@ -84,7 +84,8 @@ def _group_conversations(data: list[dict[str, Any]], path: Path) -> list[dict[st
 
 def load_user_data(path: str | os.PathLike, format: str = "auto", seed: int = 0) -> list[dict[str, Any]]:
     """A user's annotated file as Pile-NER-type records (see the module docstring)."""
-    from .data import read_columns, read_slimer_jsonl
+    from .data import read_columns
+    from .readers_conversation import read_slimer_jsonl
     from .registry import natural_type
 
     path = Path(path)

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .data import DataError, conversation_rows, find_spans
+from .data import DataError
+from .readers_conversation import conversation_rows, find_spans
 from .decoder import HFPredictor, InferenceStats, TokenText, _pack, shared_prefix, stop_token_ids  # noqa: F401 (re-exported)
 from .instructions import PromptTokens, encode_prefix, encode_prompts, encode_question
 from .metrics import parse_entities
@@ -257,7 +258,8 @@ def load_questions(data: str, limit: int | None = None, root: str | os.PathLike 
 
     ``limit`` keeps the first N distinct passages with all their types.
     """
-    from .data import data_dir, iter_uniner_conversations
+    from .data import data_dir
+    from .readers_conversation import iter_uniner_conversations
 
     path = Path(data)
     if path.suffix == ".json" or path.exists():

@@ -24,7 +24,8 @@ import string
 from pathlib import Path
 from typing import Callable, Hashable, Iterable, Sequence
 
-from .data import DataError, iter_uniner_conversations
+from .data import DataError
+from .readers_conversation import iter_uniner_conversations
 
 _PUNCT = set(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")

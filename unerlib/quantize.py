@@ -10,7 +10,9 @@ Two ways, both for decoding only (the weights are trained in float):
 - ``"int8_row"``: :class:`Int8RowLinear`: weights int8 with one scale per output channel,
   activations int8 with one scale per *row* (per token), the product in exact int32
   arithmetic (``torch._int_mm``). A row's result no longer depends on the other rows, and
-  the large tokens only cost themselves precision. ``benchmarks/bench_inference.py`` times
+  the large tokens only cost themselves precision.
+- ``"int8_smooth"``: ``int8_row`` after moving the activations' outlier channels into the
+  weights (:mod:`unerlib.smoothing`, SmoothQuant). ``benchmarks/bench_inference.py`` times
   both beside float32; ``uner campaign`` measures their F1 against float32 (notebook 12).
 """
 
@@ -133,10 +135,18 @@ def quantize_dynamic(model: torch.nn.Module) -> torch.nn.Module:
         return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
-def quantize(model: torch.nn.Module, how: str) -> torch.nn.Module:
-    """``model`` quantized for CPU inference as ``how`` says (one of :data:`QUANTIZE`)."""
+def quantize(model: torch.nn.Module, how: str, tokenizer=None) -> torch.nn.Module:
+    """``model`` quantized for CPU inference as ``how`` says (one of :data:`QUANTIZE`);
+    ``"int8_smooth"`` smooths it first (:mod:`unerlib.smoothing`), calibrated on prompts
+    made with ``tokenizer``."""
     if how not in QUANTIZE:
         raise ValueError(f"unknown quantization {how!r}; choose from {list(QUANTIZE)}")
     if not how:
         return model
+    if how == "int8_smooth":
+        if tokenizer is None:
+            raise ValueError("int8_smooth calibrates on prompts: pass the student's tokenizer")
+        from .smoothing import calibration_ids, smooth
+
+        return quantize_rows(smooth(model, calibration_ids(tokenizer)))
     return quantize_rows(model) if how == "int8_row" else quantize_dynamic(model)

@@ -78,6 +78,24 @@ class Headline:
         """The training recipe as :func:`unerlib.experiments.build_student` takes it."""
         return {"model": self.params["student"], **{k: self.params[k] for k in TRAIN_PARAMS}}
 
+    def teacher_data(self, n_passages: int | None = None, progress: bool = True,
+                     root: str | os.PathLike | None = None) -> Path:
+        """Notebook 03's teacher data at ``n_passages`` passages (its teacher, seed, passage
+        length and sources; cached, built when missing); ``None`` or its own count: ``data_path``."""
+        if n_passages is None or n_passages == self.params["n_passages"]:
+            return self.data_path
+        if n_passages < 1:
+            raise ValueError(f"a number of teacher passages must be at least 1, got {n_passages}")
+        from .experiments import build_teacher_data
+        from .registry import teacher_sources
+
+        p = self.params
+        data_path, _ = build_teacher_data(teacher=p["teacher"], n_passages=n_passages, seed=p["seed"],
+                                          max_tokens=p["max_passage_tokens"], teacher_model=p["teacher_model"] or None,
+                                          base_url=p["base_url"] or None, student=p["student"], progress=progress,
+                                          sources=teacher_sources(p.get("sources", "default")), root=root)
+        return Path(data_path)
+
     def inference_options(self) -> dict[str, Any]:
         """The inference settings as :func:`unerlib.evaluation.evaluate_sets` takes them
         (``empty_bias`` 0 and ``constrain_spans`` off for a run recorded before they existed)."""

@@ -30,16 +30,12 @@ def run_scaling(run: Headline, sizes: Sequence[int], limit: int | None, progress
     import pandas as pd
 
     from .evaluation import evaluate_sets
-    from .experiments import build_student, build_teacher_data
-    from .registry import teacher_sources
+    from .experiments import build_student
 
     p = run.params
     frames = []
     for size in sizes:
-        data_path, _ = build_teacher_data(teacher=p["teacher"], n_passages=size, seed=p["seed"],
-                                          max_tokens=p["max_passage_tokens"], teacher_model=p["teacher_model"] or None,
-                                          base_url=p["base_url"] or None, student=p["student"], progress=progress,
-                                          sources=teacher_sources(p.get("sources", "default")), root=root)
+        data_path = run.teacher_data(size, progress=progress, root=root)
         adapter = build_student(data_path, negatives=p["negatives"], n_negatives=p["n_negatives"], seed=p["seed"],
                                 progress=progress, root=root, **run.train_options())
         scores = evaluate_sets(p["student"], adapter, limit=limit, progress=progress, root=root,

@@ -100,7 +100,10 @@ def _save_snapshot(model, tokenizer, folder: Path) -> None:
 
 #: how :func:`load_student` may quantize a student for inference ("" leaves it as loaded;
 #: :mod:`unerlib.quantize` says how the two int8 ways differ)
-QUANTIZE = ("", "int8", "int8_row")
+QUANTIZE = ("", "int8", "int8_row", "int8_smooth")
+#: those of :data:`QUANTIZE` under which a question's answer does not depend on the other
+#: questions of its batch (int8 gives a whole batch one activation scale)
+BATCH_INDEPENDENT = ("", "int8_row", "int8_smooth")
 
 
 def load_student(name: str = EMBEDDED, adapter: str | None = None, dtype: str = "auto",
@@ -112,7 +115,9 @@ def load_student(name: str = EMBEDDED, adapter: str | None = None, dtype: str = 
     GGUF weights are dequantized to float32. ``dtype="auto"`` means float32 on the CPU and
     bfloat16 on a GPU that supports it. ``quantize`` (inference on the CPU only) replaces
     every linear layer, the adapter merged in first, by an int8 one: ``"int8_row"`` with
-    one activation scale per token, ``"int8"`` with one per batch (:mod:`unerlib.quantize`).
+    one activation scale per token, ``"int8_smooth"`` the same after smoothing the
+    activations' outlier channels into the weights (:mod:`unerlib.smoothing`), ``"int8"``
+    with one scale per batch (:mod:`unerlib.quantize`).
     """
     if quantize not in QUANTIZE:
         raise StudentError(f"unknown quantization {quantize!r}; choose from {list(QUANTIZE)}")
@@ -160,6 +165,6 @@ def load_student(name: str = EMBEDDED, adapter: str | None = None, dtype: str = 
             raise StudentError(f"{quantize} quantization runs on the CPU only; leave quantize empty on a GPU")
         from .quantize import quantize as quantize_model
 
-        model = quantize_model(model, quantize)
+        model = quantize_model(model, quantize, tokenizer)
     return Student(model, tokenizer, name, adapter)
 
