@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from conftest_models import *  # noqa: F401,F403
 
-from unerlib.api import UniNER, finished_lines, make_windows, predict_file, read_input, word_spans
+from unerlib.api import UniNER, make_windows, word_spans
+from unerlib.files import finished_lines, predict_file, read_input
 from unerlib.cli import main
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

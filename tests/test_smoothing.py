@@ -14,7 +14,7 @@ from conftest_models import *  # noqa: F401,F403
 from unerlib.emptiness import empty_scores
 from unerlib.inference import Question
 from unerlib.smoothing import CALIBRATION_TYPES, calibration_ids, input_maxima, smooth
-from unerlib.student import BATCH_INDEPENDENT, load_student
+from unerlib.student import load_student
 
 
 def _outlier_model(tiny_dir):
@@ -45,7 +45,6 @@ def test_smoothing_keeps_the_float_model_and_flattens_its_inputs(tiny_dir, stude
 
 
 def test_int8_smooth_answers_a_question_alike_in_any_batch(tiny_dir):
-    assert "int8_smooth" in BATCH_INDEPENDENT
     student = load_student(str(tiny_dir), quantize="int8_smooth")
     passages = ["Paris is in France .", "Alan Turing was born in London in 1912 ."]
     qs = [Question(f"{i}-{t}", p, t, json.dumps([])) for i, p in enumerate(passages) for t in ("city", "person")]

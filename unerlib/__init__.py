@@ -8,7 +8,8 @@ from .data import DataError, Mention, Record, data_dir
 from .readers_conversation import find_spans
 from .metrics import normalize_answer, parse_lenient, parse_official, score, score_by_type, score_files, span_score
 from .registry import (DOMAINS, REGISTRY, ZERO_SHOT, dataset_stats, dataset_types, domain_table,
-                       get_spec, load_dataset, natural_type, overview_table)
+                       get_spec, load_dataset, overview_table)
+from .typenames import natural_type
 
 __version__ = "0.1.0"
 

@@ -72,7 +72,8 @@ def _cmd_predict(args: argparse.Namespace) -> None:
 
 
 def _cmd_predict_file(args: argparse.Namespace) -> None:
-    from .api import UniNER, check_input, predict_file
+    from .api import UniNER
+    from .files import check_input, predict_file
 
     types = [t.strip() for t in args.types.split(",") if t.strip()]
     if not types:

@@ -86,7 +86,7 @@ def load_user_data(path: str | os.PathLike, format: str = "auto", seed: int = 0)
     """A user's annotated file as Pile-NER-type records (see the module docstring)."""
     from .data import read_columns
     from .readers_conversation import read_slimer_jsonl
-    from .registry import natural_type
+    from .typenames import natural_type
 
     path = Path(path)
     if format not in FORMATS:

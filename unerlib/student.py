@@ -101,9 +101,6 @@ def _save_snapshot(model, tokenizer, folder: Path) -> None:
 #: how :func:`load_student` may quantize a student for inference ("" leaves it as loaded;
 #: :mod:`unerlib.quantize` says how the two int8 ways differ)
 QUANTIZE = ("", "int8", "int8_row", "int8_smooth")
-#: those of :data:`QUANTIZE` under which a question's answer does not depend on the other
-#: questions of its batch (int8 gives a whole batch one activation scale)
-BATCH_INDEPENDENT = ("", "int8_row", "int8_smooth")
 
 
 def load_student(name: str = EMBEDDED, adapter: str | None = None, dtype: str = "auto",
