@@ -86,15 +86,7 @@ class Headline:
             return self.data_path
         if n_passages < 1:
             raise ValueError(f"a number of teacher passages must be at least 1, got {n_passages}")
-        from .experiments import build_teacher_data
-        from .registry import teacher_sources
-
-        p = self.params
-        data_path, _ = build_teacher_data(teacher=p["teacher"], n_passages=n_passages, seed=p["seed"],
-                                          max_tokens=p["max_passage_tokens"], teacher_model=p["teacher_model"] or None,
-                                          base_url=p["base_url"] or None, student=p["student"], progress=progress,
-                                          sources=teacher_sources(p.get("sources", "default")), root=root)
-        return Path(data_path)
+        return _teacher_data(self.params, n_passages, progress=progress, root=root)
 
     def inference_options(self) -> dict[str, Any]:
         """The inference settings as :func:`unerlib.evaluation.evaluate_sets` takes them
@@ -120,20 +112,29 @@ def _literal(text: str) -> Any:
     return ast.literal_eval(text)
 
 
+def _teacher_data(p: dict[str, Any], n_passages: int, **options: Any) -> Path:
+    """The teacher data notebook 03's parameters ``p`` make, at ``n_passages`` passages
+    (``options``: progress, root, build of :func:`unerlib.experiments.build_teacher_data`)."""
+    from .experiments import build_teacher_data
+    from .registry import teacher_sources
+
+    data_path, _ = build_teacher_data(teacher=p["teacher"], n_passages=n_passages, seed=p["seed"],
+                                      max_tokens=p["max_passage_tokens"], teacher_model=p["teacher_model"] or None,
+                                      base_url=p["base_url"] or None, student=p["student"],
+                                      sources=teacher_sources(p.get("sources", "default")), **options)
+    return Path(data_path)
+
+
 def headline() -> Headline:
     """The run's headline student: the one notebook 03 recorded, else (a notebook opened
     alone) the one notebook 03's default parameters made, which must be built already."""
-    from .experiments import build_student, build_teacher_data
-    from .registry import teacher_sources
+    from .experiments import build_student
 
     info = recorded("03_training")
     if info:
         return Headline(Path(info["data_path"]), Path(info["adapter"]), info["params"])
     p = notebook_defaults("03_training")
-    data_path, _ = build_teacher_data(teacher=p["teacher"], n_passages=p["n_passages"], seed=p["seed"],
-                                      max_tokens=p["max_passage_tokens"], teacher_model=p["teacher_model"] or None,
-                                      base_url=p["base_url"] or None, student=p["student"],
-                                      sources=teacher_sources(p["sources"]), build=False)
+    data_path = _teacher_data(p, p["n_passages"], build=False)
     adapter = build_student(data_path, negatives=p["negatives"], n_negatives=p["n_negatives"], seed=p["seed"],
                             build=False, model=p["student"], **{k: p[k] for k in TRAIN_PARAMS})
     return Headline(Path(data_path), Path(adapter), {k: p[k] for k in STUDENT_PARAMS})
