@@ -1,7 +1,9 @@
 """Training throughput: tokens per second and the share of padding, with batches grouped
-by length and without, on the same examples in one run.
+by length and without, and with LoRA on the top ``--lora-layers`` decoder layers only
+(batches grouped), on the same examples in one run.
 
-    python benchmarks/bench_training.py [--steps 8] [--passages 300] [--out benchmarks/results/training.json]
+    python benchmarks/bench_training.py [--steps 8] [--passages 300] [--lora-layers 15]
+        [--out benchmarks/results/training.json]
 
 Both figures are counted on the batches the Trainer actually trained on (unerlib.train's
 counting collator): tokens_per_second = real (non-padding) tokens / training seconds,
@@ -33,6 +35,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--lora-layers", type=int, default=15,
+                        help="the top layers LoRA adapts in the third run (the default profile's lora_layers)")
+    parser.add_argument("--no-bf16", dest="bf16", action="store_false",
+                        help="train in float32 (the profiles use bf16 autocast)")
     parser.add_argument("--out", default="benchmarks/results/training.json")
     args = parser.parse_args()
 
@@ -42,21 +48,24 @@ def main() -> None:
     from bench_inference import machine
 
     result: dict = {"benchmark": "training", "model": args.model, "passages": args.passages, "steps": args.steps,
-                    "batch_size": args.batch_size, "threads": args.threads, "machine": machine()}
-    for grouped in (True, False):
+                    "batch_size": args.batch_size, "threads": args.threads, "bf16": args.bf16,
+                    "lora_layers": args.lora_layers, "machine": machine()}
+    runs = {"grouped": (True, 0), "random": (False, 0), "top_layers": (True, args.lora_layers)}
+    for key, (grouped, layers) in runs.items():
         student = load_student(args.model)
         examples = [p for c in convs for p in tokenize_conversation(student.tokenizer, c, 384)]
         out = tempfile.mkdtemp()
         config = TrainConfig(model=args.model, max_steps=args.steps, batch_size=args.batch_size,
-                             group_by_length=grouped, save_steps=10_000)
+                             group_by_length=grouped, save_steps=10_000, bf16=args.bf16, lora_layers=layers)
         train(config, examples, out, student=student, progress=False)
         meta = json.loads((Path(out) / "uner_train.json").read_text())
         shutil.rmtree(out, ignore_errors=True)
-        key = "grouped" if grouped else "random"
         result[key] = {"tokens_per_second": round(meta["tokens_per_second"], 1),
                        "padding_share": round(meta["padding_share"], 4), "batch_tokens": meta["batch_tokens"],
                        "batch_positions": meta["batch_positions"], "seconds": round(meta["train_seconds"], 1)}
-    result["grouped_over_random"] = round(result["grouped"]["tokens_per_second"] / result["random"]["tokens_per_second"], 2)
+    speed = {key: result[key]["tokens_per_second"] for key in runs}
+    result["grouped_over_random"] = round(speed["grouped"] / speed["random"], 2)
+    result["top_layers_over_all"] = round(speed["top_layers"] / speed["grouped"], 2)
     out_path = Path(args.out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(result, indent=1) + "\n")

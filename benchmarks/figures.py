@@ -32,13 +32,22 @@ def inference_lines(result: dict) -> list[str]:
 
 
 def training_lines(result: dict) -> list[str]:
-    """The grouped and random rows of ``bench_training.py``'s JSON."""
+    """The rows of ``bench_training.py``'s JSON: grouped and random batches, and LoRA on the
+    top layers only (in files written since that run existed)."""
+    bf16 = ", bf16 autocast" if result.get("bf16") else ""
     lines = [f"`benchmarks/results/training.json` ({result['steps']} steps of {result['batch_size']} sequences, "
-             f"{result['threads']} threads, {result['machine']['date']}):"]
-    for key in ("grouped", "random"):
+             f"{result['threads']} threads{bf16}, {result['machine']['date']}):"]
+    names = {"grouped": "grouped batches", "random": "random batches",
+             "top_layers": f"LoRA on the top {result.get('lora_layers')} layers only, grouped batches"}
+    for key, name in names.items():
+        if key not in result:
+            continue
         r = result[key]
-        lines.append(f"- {key} batches: {r['tokens_per_second']} real tokens/s, padding {100 * r['padding_share']:.1f}% "
+        lines.append(f"- {name}: {r['tokens_per_second']} real tokens/s, padding {100 * r['padding_share']:.1f}% "
                      f"of batched positions ({r['batch_tokens']} tokens in {r['batch_positions']} positions)")
+    if "top_layers_over_all" in result:
+        lines.append(f"- LoRA on the top {result['lora_layers']} layers over every layer: "
+                     f"x{result['top_layers_over_all']} the tokens per second")
     return lines
 
 

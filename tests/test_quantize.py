@@ -96,3 +96,22 @@ def test_shared_layers_hold_no_activations_between_calls(tiny_dir, student_token
         model(input_ids=torch.tensor([student_tokenizer.encode("Paris is in France .")]))
     shared = {m.shared for m in model.modules() if isinstance(m, Int8RowShared)}
     assert shared and all(isinstance(s, _SharedInput) and s.input is None and not s.outputs for s in shared)
+
+
+def test_int8_body_leaves_the_output_head_in_float(tiny_dir):
+    """``int8_body``: every decoder linear layer in int8, the output head the float layer
+    itself, so its logits are the head's float product of the int8 body's hidden states."""
+    student = load_student(str(tiny_dir))
+    head = student.model.lm_head
+    model = quantize(student.model, "int8_body")
+    assert model.lm_head is head and isinstance(head, torch.nn.Linear)
+    linear = [name for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)]
+    assert linear == ["lm_head"]
+    assert sum(isinstance(m, Int8RowShared) for m in model.modules()) == 5 * model.config.num_hidden_layers
+    ids = torch.tensor([[3, 5, 7, 9]])
+    with torch.inference_mode():
+        out = model(ids, output_hidden_states=True)
+        assert torch.allclose(out.logits, head(out.hidden_states[-1]), atol=1e-5)
+    rows = quantize(load_student(str(tiny_dir)).model, "int8_row")
+    assert isinstance(rows.lm_head, Int8RowLinear)
+    assert load_student(str(tiny_dir), quantize="int8_body").model.lm_head.__class__ is torch.nn.Linear

@@ -33,15 +33,24 @@ def test_record_and_read_back(monkeypatch, tmp_path):
     assert again.params == values and again.adapter.name == "key"
     assert again.train_options()["model"] == values["student"]
     assert again.inference_options() == {k: values[k] for k in ("max_new_tokens", "quantize", "empty_bias",
-                                                                 "constrain_spans")}
+                                                                 "constrain_spans", "one_type_per_entity")}
 
 
 def test_inference_options_of_a_run_recorded_before_the_decoding_options(tmp_path):
-    """A manifest written before empty_bias and constrain_spans existed reads as the model's
-    own answers, unconstrained."""
+    """A manifest written before empty_bias, constrain_spans, one_type_per_entity and
+    lora_layers existed reads as the model's own answers, unconstrained, and a recipe
+    with LoRA on every layer."""
     old = Headline(tmp_path / "data.json", tmp_path / "key", {"max_new_tokens": 256, "quantize": "int8"})
     assert old.inference_options() == {"max_new_tokens": 256, "quantize": "int8", "empty_bias": 0.0,
-                                       "constrain_spans": False}
+                                       "constrain_spans": False, "one_type_per_entity": False}
+    recipe = {"student": "m", "learning_rate": 1e-3, "epochs": 1.0, "max_steps": -1, "batch_size": 8, "lora": True,
+              "lora_r": 16, "lora_alpha": 32, "max_length": 384, "bf16": True}
+    assert Headline(tmp_path / "data.json", tmp_path / "key", recipe).train_options()["lora_layers"] == 0
+    new = Headline(tmp_path / "data.json", tmp_path / "key", {**recipe, "lora_layers": 15, "max_new_tokens": 9,
+                                                              "one_type_per_entity": True})
+    assert new.train_options()["lora_layers"] == 15 and new.inference_options()["one_type_per_entity"] is True
+    with pytest.raises(KeyError):
+        Headline(tmp_path / "data.json", tmp_path / "key", {"student": "m"}).train_options()
 
 
 def test_teacher_data_at_another_size_is_notebook_03s_teacher_with_that_count(monkeypatch, tmp_path):

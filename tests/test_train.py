@@ -218,3 +218,32 @@ def test_loss_only_on_answer_tokens_with_lora(tiny_dir, tmp_path):
             no_adapter = trainer.compute_loss(model, inputs)
     assert loss.item() == pytest.approx(_hand_loss(model, inputs).mean().item(), rel=1e-5)
     assert no_adapter.item() != pytest.approx(loss.item(), rel=1e-5)  # the adapter is in the loss
+
+
+def test_lora_on_the_top_layers_only(tiny_dir, examples, tmp_path):
+    """``lora_layers``: adapters on the top layers alone (the lower ones stay the base model's
+    and get no gradient), refused outside the model's layer count, and left out of a
+    student's artifact key at 0 so that students trained before the field keep their keys."""
+    import torch
+    from dataclasses import asdict
+
+    from unerlib.train import config_key, top_layers
+
+    tiny = load_student(str(tiny_dir))
+    n = tiny.model.config.num_hidden_layers
+    assert n >= 2 and top_layers(tiny.model, 0) is None and top_layers(tiny.model, 1) == [n - 1]
+    with pytest.raises(ValueError, match="lora_layers"):
+        top_layers(tiny.model, n + 1)
+    out = train(_config(tiny_dir, lora_layers=1, max_steps=2, save_steps=50), examples, tmp_path / "top",
+                student=tiny, progress=False)
+    weights = torch.load(out / "adapter_model.bin") if (out / "adapter_model.bin").is_file() else None
+    if weights is None:
+        from safetensors.torch import load_file
+
+        weights = load_file(out / "adapter_model.safetensors")
+    layers = {int(k.split("layers.")[1].split(".")[0]) for k in weights}
+    assert layers == {n - 1}, sorted(weights)
+    assert json.loads((out / "adapter_config.json").read_text())["layers_to_transform"] == [n - 1]
+    every = TrainConfig()
+    assert config_key(every) == {k: v for k, v in asdict(every).items() if k != "lora_layers"}
+    assert config_key(TrainConfig(lora_layers=15))["lora_layers"] == 15

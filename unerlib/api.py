@@ -202,25 +202,28 @@ class UniNER:
     def load(cls, model: str | None = None, adapter: str | None = None, *, device: str | None = None,
              dtype: str = "auto", max_new_tokens: int = 64, window_tokens: int = 256,
              overlap_tokens: int = 32, empty_bias: float = 0.0, constrain_spans: bool = False,
-             quantize: str = "") -> "UniNER":
+             quantize: str = "", one_type_per_entity: bool = False) -> "UniNER":
         """Load a student: ``model`` is the embedded default (:data:`DEFAULT_MODEL`), a local
         folder, a ``.gguf`` file or a Hugging Face id; ``adapter`` a LoRA adapter folder (or
         a fully tuned student's folder); ``empty_bias`` favours ``[]`` at each answer's first
         token (the report's campaign chooses it on a validation suite; 0: the model's own
         answers); ``constrain_spans`` lets answers hold only strings found in the text
-        (:mod:`unerlib.constrained`); ``quantize="int8_row"`` answers in int8 on a CPU, faster
-        than float32 though not always with its answers (:mod:`unerlib.quantize`; the README's speed lines)."""
+        (:mod:`unerlib.constrained`); ``one_type_per_entity`` keeps an entity named under
+        several types of a window under the type the student scored highest
+        (:mod:`unerlib.typechoice`); ``quantize="int8_body"`` (the report's) or ``"int8_row"``
+        answers in int8 on a CPU, faster than float32 though not always with its answers
+        (:mod:`unerlib.quantize`; the README's speed lines)."""
         from .student import load_student
 
         student = load_student(model or DEFAULT_MODEL, adapter, dtype=dtype, device=device, quantize=quantize)
         return cls.from_student(student, max_new_tokens=max_new_tokens, window_tokens=window_tokens,
                                 overlap_tokens=overlap_tokens, empty_bias=empty_bias,
-                                constrain_spans=constrain_spans)
+                                constrain_spans=constrain_spans, one_type_per_entity=one_type_per_entity)
 
     @classmethod
     def from_student(cls, student, *, max_new_tokens: int = 64, window_tokens: int = 256,
                      overlap_tokens: int = 32, empty_bias: float = 0.0, constrain_spans: bool = False,
-             quantize: str = "") -> "UniNER":
+                     one_type_per_entity: bool = False) -> "UniNER":
         """Wrap a loaded student; questions go to the fast batched predictor."""
         from .inference import predict
         from .instructions import encode_prefix
@@ -231,7 +234,7 @@ class UniNER:
         def answer(questions: Sequence[Question], progress: bool = False) -> list[list[str]]:
             preds, _ = predict(student, questions, max_new_tokens=max_new_tokens,
                                max_passage_tokens=budget, progress=progress, empty_bias=empty_bias,
-                               constrain_spans=constrain_spans)
+                               constrain_spans=constrain_spans, one_type_per_entity=one_type_per_entity)
             return [p.entities for p in preds]
 
         return cls(answer, tokenizer_spans(student.tokenizer), window_tokens=window_tokens,

@@ -16,75 +16,8 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
+from .campaign_configs import CONFIGS, PAIRS, REPLICATES, UNAFFORDABLE
 from .registry import VALIDATION, teacher_sources
-
-#: configurations tried, as overrides of the base student parameters; the first is the baseline
-CONFIGS: dict[str, dict[str, Any]] = {
-    "frequency x1": {"negatives": "frequency", "n_negatives": 1},
-    "frequency x4": {"negatives": "frequency", "n_negatives": 4},
-    "corpus x4": {"negatives": "corpus", "n_negatives": 4},
-    "corpus x8": {"negatives": "corpus", "n_negatives": 8},
-    "diverse types": {"sources": "diverse"},
-    "diverse types + corpus x8": {"sources": "diverse", "negatives": "corpus", "n_negatives": 8},
-    # decoding only (the baseline's student, re-asked): a logit bonus for "[]" at the first token
-    "empty bias 2": {"empty_bias": 2.0},
-    "empty bias 4": {"empty_bias": 4.0},
-    "empty bias 8": {"empty_bias": 8.0},
-    # decoding only: answers restricted to JSON lists of passage strings (unerlib.constrained)
-    "span-constrained": {"constrain_spans": True},
-    # decoding only: an entity named under several types of a passage kept under its best-scored one
-    "one type per entity": {"one_type_per_entity": True},
-    # training recipe: every weight tuned (no LoRA) at a full-tuning learning rate; three epochs of
-    # the same passages against three times the passages for one epoch (about the same compute)
-    "full tuning": {"lora": False, "learning_rate": 1e-4},
-    "3 epochs": {"epochs": 3.0},
-    "1200 passages": {"n_passages": 1200},
-    # the baseline's budget spent on epochs rather than passages: a third of the passages, three epochs
-    "134 passages x 3 epochs": {"n_passages": 134, "epochs": 3.0},
-    # negatives that are true: the passage's own corpus label set, none for partially labelled
-    # sources (one Pile-NER type per passage), then without those sources at all
-    "complete x8": {"negatives": "complete", "n_negatives": 8},
-    "complete x8 + complete sources": {"negatives": "complete", "n_negatives": 8, "sources": "complete"},
-    # the same tokens in more, smaller optimizer steps (2 sequences a step instead of 8)
-    "batch 2": {"batch_size": 2},
-    # the baseline's recipe with other seeds (other passages drawn, another order): how far the
-    # baseline itself moves between runs; replicates, never kept
-    "seed 1": {"seed": 1},
-    "seed 2": {"seed": 2},
-    # the data the issue's 15-minute training budget pays for at the baseline's recipe (1200
-    # passages took about 8 minutes): the top of the learning curve within the budget
-    "2000 passages": {"n_passages": 2000},
-    # its recipe with another seed (other passages drawn, another order): a replicate, never kept
-    "2000 passages seed 1": {"n_passages": 2000, "seed": 1},
-    # decoding in float32 instead of the int8 dynamic quantization: int8 quantizes each batch's
-    # activations with one scale, so a question's answer depends on the rest of its batch
-    "float32": {"quantize": ""},
-    "2000 passages float32": {"n_passages": 2000, "quantize": ""},
-    # int8 with one activation scale per token and one weight scale per output channel
-    # (unerlib.quantize): faster than float32, its answers independent of the batch
-    "int8 rows": {"quantize": "int8_row"},
-    "2000 passages int8 rows": {"n_passages": 2000, "quantize": "int8_row"},
-    # int8 rows after moving the activations' outlier channels into the weights (unerlib.smoothing)
-    "int8 smooth": {"quantize": "int8_smooth"},
-    "2000 passages int8 smooth": {"n_passages": 2000, "quantize": "int8_smooth"},
-}
-
-#: configurations that repeat another's recipe with another seed (the baseline's, or a lever's):
-#: shown for the run-to-run spread of training, never kept
-REPLICATES: tuple[str, ...] = ("seed 1", "seed 2", "2000 passages seed 1")
-
-#: configurations measured but never kept, with why: float32 decoding is what int8 decoding
-#: trades for speed (benchmarks/results/inference.json times them on one set), and the default
-#: report, which decodes every chapter's evaluations, cannot pay it within its 45 minutes
-_FLOAT32 = "decodes in float32, which the default report cannot afford"
-UNAFFORDABLE: dict[str, str] = {"float32": _FLOAT32, "2000 passages float32": _FLOAT32}
-
-#: pairs of configurations compared directly (the first minus the second, paired over the
-#: same validation questions), beside each one's difference against the baseline: a decoding
-#: that should answer as float32 does is measured against float32 itself
-PAIRS: tuple[tuple[str, str], ...] = (("int8 rows", "float32"), ("2000 passages int8 rows", "2000 passages float32"),
-                                      ("int8 smooth", "float32"), ("2000 passages int8 smooth", "2000 passages float32"),
-                                      ("2000 passages int8 smooth", "2000 passages int8 rows"))
 
 #: the validation sets scored by default (``name:split`` -> sentences, all their types). The
 #: fine views (33 and 43 types) ask many questions a sentence; the coarse views of the same
@@ -118,7 +51,7 @@ def parse_configs(spec: str | Sequence[str]) -> dict[str, dict[str, Any]]:
 BASE_PARAMS: tuple[str, ...] = ("negatives", "n_negatives", "seed", "max_new_tokens", "quantize", "empty_bias",
                                 "constrain_spans", "one_type_per_entity", "learning_rate",
                                 "epochs", "max_steps", "batch_size", "lora", "lora_r", "lora_alpha", "max_length",
-                                "bf16")
+                                "bf16", "lora_layers")
 
 
 #: the profile parameters that make the teacher data (a configuration may change ``sources``)
@@ -128,7 +61,8 @@ DATA_BASE: tuple[str, ...] = ("teacher", "teacher_model", "base_url", "n_passage
 def campaign_base(params: dict[str, Any]) -> dict[str, Any]:
     """The base of every configuration from a profile's (or notebook 03's) parameters:
     the teacher data's parameters, the student's and its inference settings."""
-    params = {"empty_bias": 0.0, "constrain_spans": False, "one_type_per_entity": False, **params}  # a run recorded before the options existed
+    params = {"empty_bias": 0.0, "constrain_spans": False, "one_type_per_entity": False, "lora_layers": 0,
+              **params}  # a run recorded before the options existed
     missing = [k for k in ("student", *BASE_PARAMS) if k not in params]
     if missing:
         raise ValueError(f"the campaign needs the student parameters {missing}")

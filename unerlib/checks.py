@@ -21,13 +21,15 @@ def parsed_answer(line: dict[str, Any]) -> list:
 
 def loop_stop_check(model: str, adapter: str | os.PathLike, data: str, limit: int, max_new_tokens: int,
                     quantize: str = "", progress: bool = True, root: str | os.PathLike | None = None,
-                    empty_bias: float = 0.0, constrain_spans: bool = False) -> dict[str, Any]:
+                    empty_bias: float = 0.0, constrain_spans: bool = False,
+                    one_type_per_entity: bool = False) -> dict[str, Any]:
     """The same questions decoded with the loop stop (loops set aside, then decoded on to
     their end) and without it: how many answers looped, how many official parsed answers
     differ, and both official F1 scores (they should be equal)."""
     runs = {flag: evaluate_sets(model, adapter, sets=[data], limit=limit, max_new_tokens=max_new_tokens,
                                 progress=progress, root=root, stop_loops=flag, quantize=quantize,
-                                empty_bias=empty_bias, constrain_spans=constrain_spans).iloc[0]
+                                empty_bias=empty_bias, constrain_spans=constrain_spans,
+                                one_type_per_entity=one_type_per_entity).iloc[0]
             for flag in (True, False)}
     answers = {flag: read_predictions(Path(row["predictions"])) for flag, row in runs.items()}
     differ = [qid for qid, line in answers[True].items()
@@ -41,7 +43,7 @@ def loop_stop_check(model: str, adapter: str | os.PathLike, data: str, limit: in
 def quantization_check(model: str, adapter: str | os.PathLike, limit: int, max_new_tokens: int,
                        sets: Sequence[str] = ZERO_SHOT, progress: bool = True,
                        root: str | os.PathLike | None = None, empty_bias: float = 0.0,
-                       constrain_spans: bool = False, quantize: str = "int8"):
+                       constrain_spans: bool = False, quantize: str = "int8", one_type_per_entity: bool = False):
     """The same questions (the first ``limit`` sentences of each set) answered by the
     float32 student and by its ``quantize`` int8 quantization (:mod:`unerlib.quantize`): per
     set both F1 scores and the share of official parsed answers that differ, and the paired
@@ -52,7 +54,8 @@ def quantization_check(model: str, adapter: str | os.PathLike, limit: int, max_n
         raise ValueError("quantization_check compares a quantization with float32: name one (int8 or int8_row)")
     runs = {q: evaluate_sets(model, adapter, sets=sets, limit=limit, max_new_tokens=max_new_tokens,
                              progress=progress, root=root, quantize=q, empty_bias=empty_bias,
-                             constrain_spans=constrain_spans) for q in ("", quantize)}
+                             constrain_spans=constrain_spans, one_type_per_entity=one_type_per_entity)
+            for q in ("", quantize)}
     rows = []
     for (_, a), (_, b) in zip(runs[""].iterrows(), runs[quantize].iterrows()):
         la, lb = read_predictions(Path(a["predictions"])), read_predictions(Path(b["predictions"]))

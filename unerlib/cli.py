@@ -219,7 +219,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
     if args.negatives:
         params["negatives"] = args.negatives
     train_options = {k: params[k] for k in ("learning_rate", "epochs", "max_steps", "batch_size", "grad_accum",
-                                            "lora", "lora_r", "lora_alpha", "max_length", "bf16") if k in params}
+                                            "lora", "lora_r", "lora_alpha", "lora_layers", "max_length", "bf16")
+                     if k in params}
     if args.out or args.adapter:  # fine-tune on a user's file, into --out (not cached)
         from .finetune import finetune
 

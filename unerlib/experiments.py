@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -118,7 +117,7 @@ def build_student(data_path: str | os.PathLike, negatives: str = "frequency", n_
     from .construct import load_pile_ner
     from .instructions import build_conversations, tokenize_conversation
     from .student import load_student
-    from .train import TrainConfig, train, train_device
+    from .train import TrainConfig, config_key, train, train_device
     from .typefreq import merge_variants, type_counts
 
     config = TrainConfig(seed=seed, **train_options)
@@ -129,7 +128,7 @@ def build_student(data_path: str | os.PathLike, negatives: str = "frequency", n_
         raise DataError(f"instruction data not found: {data_path}")
     data_key = file_digest(data_path)
     params = {"data": data_key, "negatives": negatives, "n_negatives": n_negatives,
-              "merge_type_variants": merge_type_variants, "train": asdict(config)}
+              "merge_type_variants": merge_type_variants, "train": config_key(config)}
     folder = artifact_dir("students", params, root)
     if is_done(folder):
         return folder

@@ -14,6 +14,8 @@ Two ways, both for decoding only (the weights are trained in float):
 - ``"int8_smooth"``: ``int8_row`` after moving the activations' outlier channels into the
   weights (:mod:`unerlib.smoothing`, SmoothQuant). ``benchmarks/bench_inference.py`` times
   both beside float32; ``uner campaign`` measures their F1 against float32 (notebook 12).
+- ``"int8_body"``: ``int8_row`` for the decoder layers, the output head (``lm_head``, which
+  ranks every token of the vocabulary at each step) left in float32.
 """
 
 from __future__ import annotations
@@ -109,10 +111,12 @@ class Int8RowShared(torch.nn.Module):
 SHARED_INPUTS: tuple[tuple[str, ...], ...] = (("q_proj", "k_proj", "v_proj"), ("gate_proj", "up_proj"))
 
 
-def quantize_rows(model: torch.nn.Module, share_inputs: bool = True) -> torch.nn.Module:
+def quantize_rows(model: torch.nn.Module, share_inputs: bool = True,
+                  keep: tuple[str, ...] = ()) -> torch.nn.Module:
     """``model`` with every ``torch.nn.Linear`` replaced, in place, by :class:`Int8RowLinear`;
     the layers of :data:`SHARED_INPUTS` under one module are multiplied together unless
-    ``share_inputs`` is false (the same numbers either way)."""
+    ``share_inputs`` is false (the same numbers either way). Linear layers named in ``keep``
+    (``"lm_head"``) stay in float."""
     for parent in list(model.modules()):
         children = dict(parent.named_children())
         for group in SHARED_INPUTS if share_inputs else ():
@@ -122,7 +126,7 @@ def quantize_rows(model: torch.nn.Module, share_inputs: bool = True) -> torch.nn
                 for index, name in enumerate(group):
                     setattr(parent, name, Int8RowShared(shared, index))
         for name, child in list(parent.named_children()):
-            if isinstance(child, torch.nn.Linear):
+            if isinstance(child, torch.nn.Linear) and name not in keep:
                 setattr(parent, name, Int8RowLinear.from_linear(child))
     return model
 
@@ -149,4 +153,6 @@ def quantize(model: torch.nn.Module, how: str, tokenizer=None) -> torch.nn.Modul
         from .smoothing import calibration_ids, smooth
 
         return quantize_rows(smooth(model, calibration_ids(tokenizer)))
+    if how == "int8_body":
+        return quantize_rows(model, keep=("lm_head",))
     return quantize_rows(model) if how == "int8_row" else quantize_dynamic(model)

@@ -21,9 +21,12 @@ RUN_ENV = "UNER_RUN"
 #: notebook 03's parameters that make its teacher data and its student
 DATA_PARAMS = ("teacher", "teacher_model", "base_url", "n_passages", "max_passage_tokens", "seed", "student", "sources")
 TRAIN_PARAMS = ("learning_rate", "epochs", "max_steps", "batch_size", "lora", "lora_r", "lora_alpha", "max_length",
-                "bf16")
+                "bf16", "lora_layers")
 #: notebook 03's inference settings, used by every evaluation of its student
-INFERENCE_PARAMS = ("max_new_tokens", "quantize", "empty_bias", "constrain_spans")
+INFERENCE_PARAMS = ("max_new_tokens", "quantize", "empty_bias", "constrain_spans", "one_type_per_entity")
+#: the values of parameters added after runs were recorded, for a manifest that lacks them
+LATER_DEFAULTS: dict[str, Any] = {"lora_layers": 0, "empty_bias": 0.0, "constrain_spans": False,
+                                  "one_type_per_entity": False}
 STUDENT_PARAMS = (*DATA_PARAMS, "negatives", "n_negatives", *TRAIN_PARAMS, "eval_limit", *INFERENCE_PARAMS)
 
 
@@ -76,7 +79,11 @@ class Headline:
 
     def train_options(self) -> dict[str, Any]:
         """The training recipe as :func:`unerlib.experiments.build_student` takes it."""
-        return {"model": self.params["student"], **{k: self.params[k] for k in TRAIN_PARAMS}}
+        return {"model": self.params["student"], **{k: self._param(k) for k in TRAIN_PARAMS}}
+
+    def _param(self, name: str) -> Any:
+        """A parameter of notebook 03, its :data:`LATER_DEFAULTS` value when the run predates it."""
+        return self.params[name] if name in self.params or name not in LATER_DEFAULTS else LATER_DEFAULTS[name]
 
     def teacher_data(self, n_passages: int | None = None, progress: bool = True,
                      root: str | os.PathLike | None = None) -> Path:
@@ -90,10 +97,9 @@ class Headline:
 
     def inference_options(self) -> dict[str, Any]:
         """The inference settings as :func:`unerlib.evaluation.evaluate_sets` takes them
-        (``empty_bias`` 0 and ``constrain_spans`` off for a run recorded before they existed)."""
+        (:data:`LATER_DEFAULTS` for those a run recorded before they existed)."""
         return {"max_new_tokens": self.params["max_new_tokens"], "quantize": self.params.get("quantize", ""),
-                "empty_bias": self.params.get("empty_bias", 0.0),
-                "constrain_spans": self.params.get("constrain_spans", False)}
+                **{k: self._param(k) for k in ("empty_bias", "constrain_spans", "one_type_per_entity")}}
 
 
 def notebook_defaults(stem: str = "03_training") -> dict[str, Any]:

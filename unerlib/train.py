@@ -32,6 +32,9 @@ class TrainConfig:
     lora_dropout: float = 0.05
     lora_targets: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj",
                                                               "gate_proj", "up_proj", "down_proj"])
+    #: LoRA on the top ``lora_layers`` decoder layers only (0: every layer); the backward pass
+    #: then stops below the lowest adapted layer
+    lora_layers: int = 0
     learning_rate: float = 5e-4
     epochs: float = 1.0
     max_steps: int = -1
@@ -197,7 +200,8 @@ def train(config: TrainConfig, examples: Sequence[dict[str, list[int]]], output_
 
         model = get_peft_model(model, LoraConfig(
             r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-            target_modules=config.lora_targets, task_type="CAUSAL_LM"))
+            target_modules=config.lora_targets, task_type="CAUSAL_LM",
+            layers_to_transform=top_layers(model, config.lora_layers)))
     dataset = Dataset.from_list([{"input_ids": e["input_ids"], "labels": e["labels"]} for e in examples])
     # bf16 autocast: on a GPU that supports it, or on a CPU (torch.autocast("cpu"): faster where
     # the CPU has bf16 instructions, e.g. AVX512-BF16; the weights stay float32)
@@ -248,6 +252,26 @@ def train(config: TrainConfig, examples: Sequence[dict[str, list[int]]], output_
     write_text_atomic(out / "README.md", model_card(config, meta, data_note))
     trainer.accelerator.wait_for_everyone()
     return out
+
+
+def top_layers(model, n: int) -> list[int] | None:
+    """The indices of ``model``'s top ``n`` decoder layers (``None`` for ``n = 0``: all)."""
+    if n == 0:
+        return None
+    total = model.config.num_hidden_layers
+    if not 0 < n <= total:
+        raise ValueError(f"lora_layers must be between 0 (every layer) and the model's {total} layers, got {n}")
+    return list(range(total - n, total))
+
+
+def config_key(config: TrainConfig) -> dict[str, Any]:
+    """The training part of a student's artifact key: the config's fields, less those added
+    after students were cached (``lora_layers``) while they keep their default, so that a
+    student trained before a field existed keeps its key."""
+    key = asdict(config)
+    if key["lora_layers"] == 0:
+        del key["lora_layers"]
+    return key
 
 
 def train_device() -> str:
