@@ -76,3 +76,20 @@ def test_the_option_is_refused_where_it_does_not_apply(tiny_student):
     questions = [Question("q", "Paris.", "city")]
     with pytest.raises(ValueError, match="fast method"):
         predict(tiny_student, questions, method="naive", one_type_per_entity=True)
+
+
+def test_the_api_passes_the_option_on(student_tokenizer):
+    """UniNER(one_type_per_entity=True): of the types asked about one text, only the first
+    keeps the entities a student names for every type; without the option each type has them."""
+    from unerlib.api import UniNER
+
+    student = scripted_student(student_tokenizer, ' ["Paris", "Rome"]')
+    text = "Paris and Rome are cities."
+
+    def labelled(ner):
+        return sorted((e["label"], e["text"]) for e in ner.predict_entities(text, ["city", "capital"]))
+
+    plain = labelled(UniNER.from_student(student, max_new_tokens=12))
+    one = labelled(UniNER.from_student(student, max_new_tokens=12, one_type_per_entity=True))
+    assert plain == [("capital", "Paris"), ("capital", "Rome"), ("city", "Paris"), ("city", "Rome")]
+    assert one == [("city", "Paris"), ("city", "Rome")]
