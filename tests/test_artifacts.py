@@ -154,12 +154,11 @@ def test_second_process_waits_on_the_lock_and_reuses(tmp_path, fake_training):
     a = _data(tmp_path / "data", "a.json", [ROW])
     # the folder build_student will use: same parameters as below
     import unerlib.experiments as ex
-    from dataclasses import asdict
 
-    from unerlib.train import TrainConfig
+    from unerlib.train import TrainConfig, config_key
 
     params = {"data": file_digest(a), "negatives": "frequency", "n_negatives": 2,
-              "merge_type_variants": True, "train": asdict(TrainConfig(seed=0, model="x", max_steps=1))}
+              "merge_type_variants": True, "train": config_key(TrainConfig(seed=0, model="x", max_steps=1))}
     folder = ex.artifact_dir("students", params, tmp_path / "art")
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder), "1.5"], stdout=subprocess.PIPE,

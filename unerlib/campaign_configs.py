@@ -65,7 +65,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     # decoding only: an entity named under several types of a passage kept under its best-scored one
     "2000 passages int8 rows one type per entity": {"n_passages": 2000, "quantize": "int8_row",
                                                     "one_type_per_entity": True},
-    # the two decoding levers of this round that help together: the float32 head and one type per entity
+    # the float32 head and one type per entity together, then with the bonus too
     "2000 passages int8 body one type per entity": {"n_passages": 2000, "quantize": "int8_body",
                                                     "one_type_per_entity": True},
     "2000 passages int8 body one type per entity empty bias 0.5": {
@@ -76,9 +76,9 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "3200 passages top 15 layers": {"n_passages": 3200, "lora_layers": 15, "quantize": "int8_body",
                                     "one_type_per_entity": True},
     # negatives on the 2000-passage recipe: every question at test time is the first after the
-    # passage, and gold answers 85-91% of them "[]", while one negative to about three positive
-    # types makes a first training question empty a quarter of the time. Three negatives a passage
-    # cost about a fifth more tokens, so 1700 passages keep the training within the budget;
+    # passage, and gold answers most of them "[]", while with one negative type a passage beside
+    # its positive ones most first training questions have an answer. Three negatives a passage
+    # cost tokens, so 1700 passages keep the training within the budget (the train s column);
     # drawn by frequency, or from the passage's own corpus label set (as the evaluation asks)
     "1700 passages frequency x3": {"n_passages": 1700, "n_negatives": 3, "quantize": "int8_body",
                                    "one_type_per_entity": True},
