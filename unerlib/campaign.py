@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 from .campaign_configs import CONFIGS, PAIRS, REPLICATES, UNAFFORDABLE
 from .registry import VALIDATION, teacher_sources
+from .runs import LATER_DEFAULTS
 
 #: the validation sets scored by default (``name:split`` -> sentences, all their types). The
 #: fine views (33 and 43 types) ask many questions a sentence; the coarse views of the same
@@ -61,8 +62,7 @@ DATA_BASE: tuple[str, ...] = ("teacher", "teacher_model", "base_url", "n_passage
 def campaign_base(params: dict[str, Any]) -> dict[str, Any]:
     """The base of every configuration from a profile's (or notebook 03's) parameters:
     the teacher data's parameters, the student's and its inference settings."""
-    params = {"empty_bias": 0.0, "constrain_spans": False, "one_type_per_entity": False, "lora_layers": 0,
-              **params}  # a run recorded before the options existed
+    params = {**LATER_DEFAULTS, **params}  # a run recorded before the options existed
     missing = [k for k in ("student", *BASE_PARAMS) if k not in params]
     if missing:
         raise ValueError(f"the campaign needs the student parameters {missing}")
