@@ -8,10 +8,12 @@
 - ``fast_int8``: the same on torch's int8 dynamic quantization of the student (one activation
   scale per batch; its answers may differ, so F1 and identical answers are reported);
 - ``fast_int8_row``: the same on the int8 quantization with one activation scale per token
-  (:mod:`unerlib.quantize`, the default profile's setting).
+  (:mod:`unerlib.quantize`);
+- ``fast_int8_body``: ``int8_row`` for the decoder layers, the output head in float32;
+- ``fast_int8_bf16_head``: the same with the output head in bfloat16 (the default profile's setting).
 
     python benchmarks/bench_inference.py [--data crossner_music] [--limit 30] [--adapter DIR]
-        [--methods official,fast_noloop,fast,fast_int8,fast_int8_row] [--out benchmarks/results/inference.json]
+        [--methods official,fast_noloop,fast,fast_int8,fast_int8_row,fast_int8_body,fast_int8_bf16_head] [--out benchmarks/results/inference.json]
 
 For each method: seconds, questions per second, tokens run through the model, how the
 answers ended (end, unparseable, loop, cap) and the official F1; for each method against
@@ -41,9 +43,11 @@ from unerlib.student import EMBEDDED, load_student
 
 METHODS = {"official": {"method": "official"}, "naive": {"method": "naive"},
            "fast_noloop": {"method": "fast", "stop_loops": False}, "fast": {"method": "fast"},
-           "fast_int8": {"method": "fast"}, "fast_int8_row": {"method": "fast"}}
+           "fast_int8": {"method": "fast"}, "fast_int8_row": {"method": "fast"}, "fast_int8_body": {"method": "fast"},
+           "fast_int8_bf16_head": {"method": "fast"}}
 #: the quantization each method's student is loaded with (the others: float32)
-QUANTIZE = {"fast_int8": "int8", "fast_int8_row": "int8_row"}
+QUANTIZE = {"fast_int8": "int8", "fast_int8_row": "int8_row", "fast_int8_body": "int8_body",
+            "fast_int8_bf16_head": "int8_bf16_head"}
 
 
 def machine() -> dict:
@@ -60,7 +64,8 @@ def main() -> None:
     parser.add_argument("--data", default="crossner_music")
     parser.add_argument("--limit", type=int, default=30, help="sentences (with all their types)")
     parser.add_argument("--max-new-tokens", type=int, default=256)
-    parser.add_argument("--methods", default="official,fast_noloop,fast,fast_int8,fast_int8_row")
+    parser.add_argument("--methods", default="official,fast_noloop,fast,fast_int8,fast_int8_row,fast_int8_body,"
+                        "fast_int8_bf16_head")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default="benchmarks/results/inference.json")
     args = parser.parse_args()

@@ -79,13 +79,18 @@ def test_a_gain_the_report_cannot_afford_is_named_not_kept(tmp_path):
     out (and its training time when that is over the budget too); the next best lever is kept."""
     from unerlib.campaign import UNAFFORDABLE
 
-    assert set(UNAFFORDABLE) <= set(CONFIGS) and all(CONFIGS[n].get("quantize") == "" for n in UNAFFORDABLE)
+    assert set(UNAFFORDABLE) <= set(CONFIGS) and all(CONFIGS[n].get("quantize") in ("", "int8_body") for n in UNAFFORDABLE)
+    assert "1700 passages corpus x3" in UNAFFORDABLE and "1700 passages corpus x3 bf16 head" not in UNAFFORDABLE
     scores = _scores(tmp_path, {"frequency x1": 3, "float32": 8, "2000 passages float32": 9, "corpus x4": 6})
     seconds = {"frequency x1": 100.0, "float32": 100.0, "2000 passages float32": 1500.0, "corpus x4": 100.0}
     kept, why = choose(summary(scores.assign(train_seconds=scores["config"].map(seconds))))
     assert kept == "corpus x4"
     assert "`float32` is resolved above it" in why and "cannot afford" in why
     assert "`2000 passages float32` is resolved above it" in why and "trains 1500 s" in why
+    (tmp_path / "low").mkdir()
+    scores = _scores(tmp_path / "low", {"frequency x1": 3, "float32": 5, "corpus x4": 8})
+    kept, why = choose(summary(scores))  # float32 scores below the one kept: not named
+    assert kept == "corpus x4" and "float32" not in why
 
 
 def test_the_baseline_stays_when_nothing_is_resolved(tmp_path):

@@ -12,7 +12,7 @@ import torch
 from conftest_models import *  # noqa: F401,F403
 from unerlib.emptiness import empty_scores
 from unerlib.inference import Question
-from unerlib.quantize import Int8RowLinear, Int8RowShared, quantize, quantize_dynamic, quantize_rows
+from unerlib.quantize import BF16Linear, Int8RowLinear, Int8RowShared, quantize, quantize_dynamic, quantize_rows
 from unerlib.student import StudentError, load_student
 
 
@@ -115,3 +115,24 @@ def test_int8_body_leaves_the_output_head_in_float(tiny_dir):
     rows = quantize(load_student(str(tiny_dir)).model, "int8_row")
     assert isinstance(rows.lm_head, Int8RowLinear)
     assert load_student(str(tiny_dir), quantize="int8_body").model.lm_head.__class__ is torch.nn.Linear
+
+
+def test_int8_bf16_head_multiplies_the_head_in_bfloat16(tiny_dir):
+    """``int8_bf16_head``: the int8 body of ``int8_body``, the head's weights in bfloat16; the
+    logits stay float32, close to the float head's and equal to a bfloat16 product."""
+    student = load_student(str(tiny_dir))
+    head = student.model.lm_head
+    weight = head.weight.detach().clone()
+    model = quantize(student.model, "int8_bf16_head")
+    assert isinstance(model.lm_head, BF16Linear) and model.lm_head.weight.dtype == torch.bfloat16
+    assert not any(isinstance(m, torch.nn.Linear) for m in model.modules())
+    ids = torch.tensor([[3, 5, 7, 9]])
+    with torch.inference_mode():
+        out = model(ids, output_hidden_states=True)
+    hidden = out.hidden_states[-1]
+    assert out.logits.dtype == torch.float32
+    expected = torch.nn.functional.linear(hidden.bfloat16(), weight.bfloat16()).float()
+    assert torch.equal(out.logits, expected)
+    assert torch.allclose(out.logits, hidden @ weight.T, atol=0.05, rtol=0.02)
+    assert not torch.equal(out.logits, hidden @ weight.T)  # it is not the float head
+    assert isinstance(load_student(str(tiny_dir), quantize="int8_bf16_head").model.lm_head, BF16Linear)

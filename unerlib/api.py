@@ -210,7 +210,7 @@ class UniNER:
         answers); ``constrain_spans`` lets answers hold only strings found in the text
         (:mod:`unerlib.constrained`); ``one_type_per_entity`` keeps an entity named under
         several types of a window under the type the student scored highest
-        (:mod:`unerlib.typechoice`); ``quantize="int8_body"`` (the report's) or ``"int8_row"``
+        (:mod:`unerlib.typechoice`); ``quantize="int8_bf16_head"`` (the report's), ``"int8_body"`` or ``"int8_row"``
         answers in int8 on a CPU, faster than float32 though not always with its answers
         (:mod:`unerlib.quantize`; the README's speed lines)."""
         from .student import load_student

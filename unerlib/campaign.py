@@ -192,7 +192,7 @@ def choose(table, budget_s: float = TRAIN_BUDGET_S) -> tuple[str, str]:
     measured training time is within ``budget_s`` seconds (a configuration without a
     recorded time counts as within), else the baseline. Replicates (:data:`REPLICATES`)
     and the configurations of :data:`UNAFFORDABLE` are never kept; the reason names those
-    resolved above the baseline that were left out, and why."""
+    resolved above the baseline that were left out although they score above the one kept, and why."""
     import pandas as pd
 
     baseline = table["config"].iloc[0]
@@ -212,11 +212,13 @@ def choose(table, budget_s: float = TRAIN_BUDGET_S) -> tuple[str, str]:
         return (f"; `{row['config']}` is resolved above it ({row[col]:+.1f} F1, paired 95% interval "
                 f"[{row['diff low']:+.1f}, {row['diff high']:+.1f}]) but {why}")
 
+    # the configurations left out that score above the one kept: those the rule would otherwise keep
+    floor = -float("inf") if better.empty else float(better["F1"].max())
     note = "".join(left_out(r, f"trains {r['train s']:.0f} s, over the training budget of {budget_s:.0f} s")
-                   for r in over)
+                   for r in over if r["F1"] > floor)
     note += "".join(left_out(r, UNAFFORDABLE[r["config"]] + ("" if within(r) else f", and trains "
                                                              f"{r['train s']:.0f} s, over the budget of {budget_s:.0f} s"))
-                    for r in unaffordable)
+                    for r in unaffordable if r["F1"] > floor)
     if better.empty:
         return baseline, (f"no configuration within the training budget beats the baseline `{baseline}` with a "
                           f"paired interval above zero on the validation suite{note}; the baseline is kept")

@@ -16,6 +16,9 @@ Two ways, both for decoding only (the weights are trained in float):
   both beside float32; ``uner campaign`` measures their F1 against float32 (notebook 12).
 - ``"int8_body"``: ``int8_row`` for the decoder layers, the output head (``lm_head``, which
   ranks every token of the vocabulary at each step) left in float32.
+- ``"int8_bf16_head"``: ``int8_row`` for the decoder layers, the output head in bfloat16
+  (:class:`BF16Linear`): half the float32 head's bytes per decoding step, each product
+  accumulated in float32 (a CPU with bf16 instructions multiplies it about three times faster).
 """
 
 from __future__ import annotations
@@ -89,6 +92,23 @@ class Int8RowLinear(torch.nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
+class BF16Linear(torch.nn.Module):
+    """A ``torch.nn.Linear`` with bfloat16 weights: its input rounded to bfloat16, the output
+    returned in the input's dtype."""
+
+    def __init__(self, linear: torch.nn.Linear):
+        super().__init__()
+        self.register_buffer("weight", linear.weight.detach().to(torch.bfloat16).clone())
+        self.register_buffer("bias", None if linear.bias is None else linear.bias.detach().to(torch.bfloat16).clone())
+        self.out_features, self.in_features = linear.out_features, linear.in_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.linear(x.to(torch.bfloat16), self.weight, self.bias).to(x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
 class Int8RowShared(torch.nn.Module):
     """One of several linear layers multiplied together (:class:`_SharedInput`): its slice of the
     joint product, in place of its own product (the same numbers, fewer and larger multiplies)."""
@@ -153,6 +173,9 @@ def quantize(model: torch.nn.Module, how: str, tokenizer=None) -> torch.nn.Modul
         from .smoothing import calibration_ids, smooth
 
         return quantize_rows(smooth(model, calibration_ids(tokenizer)))
-    if how == "int8_body":
-        return quantize_rows(model, keep=("lm_head",))
+    if how in ("int8_body", "int8_bf16_head"):
+        model = quantize_rows(model, keep=("lm_head",))
+        if how == "int8_bf16_head" and isinstance(getattr(model, "lm_head", None), torch.nn.Linear):
+            model.lm_head = BF16Linear(model.lm_head)
+        return model
     return quantize_rows(model) if how == "int8_row" else quantize_dynamic(model)

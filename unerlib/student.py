@@ -100,7 +100,7 @@ def _save_snapshot(model, tokenizer, folder: Path) -> None:
 
 #: how :func:`load_student` may quantize a student for inference ("" leaves it as loaded;
 #: :mod:`unerlib.quantize` says how the two int8 ways differ)
-QUANTIZE = ("", "int8", "int8_row", "int8_smooth", "int8_body")
+QUANTIZE = ("", "int8", "int8_row", "int8_smooth", "int8_body", "int8_bf16_head")
 
 
 def load_student(name: str = EMBEDDED, adapter: str | None = None, dtype: str = "auto",
@@ -114,8 +114,8 @@ def load_student(name: str = EMBEDDED, adapter: str | None = None, dtype: str = 
     every linear layer, the adapter merged in first, by an int8 one: ``"int8_row"`` with
     one activation scale per token, ``"int8_smooth"`` the same after smoothing the
     activations' outlier channels into the weights (:mod:`unerlib.smoothing`),
-    ``"int8_body"`` ``int8_row`` with the output head left in float32, ``"int8"`` with one
-    scale per batch (:mod:`unerlib.quantize`).
+    ``"int8_body"`` ``int8_row`` with the output head left in float32 (``"int8_bf16_head"``:
+    in bfloat16), ``"int8"`` with one scale per batch (:mod:`unerlib.quantize`).
     """
     if quantize not in QUANTIZE:
         raise StudentError(f"unknown quantization {quantize!r}; choose from {list(QUANTIZE)}")
