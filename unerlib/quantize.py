@@ -1,6 +1,6 @@
 """Int8 inference on the CPU: the student's linear layers with 8-bit weights and activations.
 
-Two ways, both for decoding only (the weights are trained in float):
+The ways to quantize, all for decoding only (the weights are trained in float):
 
 - ``"int8"``: torch's dynamic quantization (``torch.ao.quantization.quantize_dynamic``):
   weights int8 with one scale per layer, and the activations of a whole batch quantized
@@ -17,8 +17,9 @@ Two ways, both for decoding only (the weights are trained in float):
 - ``"int8_body"``: ``int8_row`` for the decoder layers, the output head (``lm_head``, which
   ranks every token of the vocabulary at each step) left in float32.
 - ``"int8_bf16_head"``: ``int8_row`` for the decoder layers, the output head in bfloat16
-  (:class:`BF16Linear`): half the float32 head's bytes per decoding step, each product
-  accumulated in float32 (a CPU with bf16 instructions multiplies it about three times faster).
+  (:class:`BF16Linear`): half the float32 head's bytes per decoding step, multiplied with
+  the CPU's bfloat16 instructions where it has them (``benchmarks/bench_inference.py`` times
+  it beside ``int8_body`` and ``int8_row``).
 """
 
 from __future__ import annotations
