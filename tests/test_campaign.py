@@ -233,3 +233,49 @@ def test_a_round_can_start_from_an_earlier_rounds_base(tmp_path, monkeypatch, ca
     written = json.loads(out.read_text())
     assert written["base"] == {"model": "m", "quantize": "int8"} and written["kept"] == "int8 rows"
     assert "`int8 rows` minus `float32`" not in capsys.readouterr().out  # float32 was not scored
+
+
+def test_a_round_carries_the_earlier_rounds_rows(tmp_path, monkeypatch, capsys):
+    """`uner campaign --base FILE --carry` scores only the configurations given and keeps the
+    file's rows of the others: with their per-sentence counts they are paired again (here the
+    carried `corpus x4`, resolved above the baseline, is kept over the new `frequency x4`);
+    a row recorded without counts (files before round 10) keeps its summary row and pairs,
+    and a configuration scored again reports how far its per-set F1 moved."""
+    import unerlib.campaign as campaign
+    from unerlib.cli import main
+
+    (tmp_path / "first").mkdir()
+    earlier = results(_scores(tmp_path / "first", {"frequency x1": 3, "corpus x4": 8, "int8 rows": 5, "float32": 5}),
+                      {"model": "m"}, parse_configs("frequency x1,corpus x4,int8 rows,float32"), suite_sizes(),
+                      empty=pd.DataFrame([{"config": c, "AUC": 0.4} for c in ("frequency x1", "corpus x4", "int8 rows",
+                                                                                 "float32")]))
+    assert all(len(r["counts"]) == 3 * 200 for r in earlier["per_set"])
+    for r in earlier["per_set"]:  # int8 rows as a file before round 10 recorded it
+        if r["config"] == "int8 rows":
+            del r["counts"]
+    (tmp_path / "earlier.json").write_text(json.dumps(earlier))
+    (tmp_path / "again").mkdir()
+    monkeypatch.setattr(campaign, "run_campaign",
+                        lambda base, configs, sets, **_: _scores(tmp_path / "again", {"frequency x1": 3, "frequency x4": 6}))
+    monkeypatch.setattr(campaign, "empty_check", lambda scores, *a, **k: pd.DataFrame(
+        [{"config": c, "AUC": 0.5} for c in dict.fromkeys(scores["config"])]))
+    out = tmp_path / "out.json"
+    main(["campaign", "--configs", "frequency x4,frequency x1", "--base", str(tmp_path / "earlier.json"), "--carry",
+          "--out", str(out)])
+    written = json.loads(out.read_text())
+    assert list(written["configs"]) == [c for c in CONFIGS if c in {"frequency x1", "frequency x4", "corpus x4",
+                                                                     "int8 rows", "float32"}]
+    assert [r["config"] for r in written["summary"]] == list(written["configs"])
+    assert [r["config"] for r in written["empty_check"]["rows"]] == list(written["configs"])
+    by = {r["config"]: r for r in written["summary"]}
+    assert by["corpus x4"]["verdict"] == "supported" and written["kept"] == "corpus x4"
+    assert by["int8 rows"] == next(r for r in earlier["summary"] if r["config"] == "int8 rows")
+    pairs = {(r["config"], r["against"]): r for r in written["pairs"]}
+    assert pairs[("int8 rows", "float32")] == next(r for r in earlier["pairs"] if r["config"] == "int8 rows")
+    assert written["rescored"] == {"frequency x1": 0.0}
+    assert written["earlier_machines"] == [{}] and written["machine"]["cpu_name"]  # where each row was measured
+    assert "frequency x1 0.00" in capsys.readouterr().out
+    (tmp_path / "other").mkdir()
+    with pytest.raises(ValueError, match="same base"):
+        results(_scores(tmp_path / "other", {"frequency x1": 3}), {"model": "other"}, parse_configs("frequency x1"),
+                suite_sizes(), earlier=earlier)

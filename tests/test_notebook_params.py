@@ -13,7 +13,8 @@ from unerlib.pipeline import load_profile, notebook_parameters
 
 MANIFEST_READERS = ("04_negative_sampling_ablation", "05_domain_breakdown", "06_supervised_multitask", "07_explore",
                     "10_error_analysis", "11_scaling")
-OWN = {"04_negative_sampling_ablation": {"strategies", "seeds", "ablation_limit", "ablation_passages"},
+OWN = {"04_negative_sampling_ablation": {"strategies", "seeds", "ablation_limit", "ablation_passages",
+                                         "ablation_negatives"},
        "05_domain_breakdown": {"breakdown_limit", "breakdown_datasets", "breakdown_untuned"},
        "11_scaling": {"scaling_sizes", "scaling_limit"},
        "06_supervised_multitask": {"supervised_passages", "supervised_datasets", "supervised_max_steps",

@@ -279,22 +279,82 @@ def empty_check(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]]
     return pd.DataFrame(rows)
 
 
+def _rank(name: str) -> int:
+    """A configuration's place in :data:`CONFIGS` (others last): the order of every table."""
+    return list(CONFIGS).index(name) if name in CONFIGS else len(CONFIGS)
+
+
 def results(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]], limits: dict[str, int],
-            machine: dict[str, Any] | None = None, empty=None, check: tuple[str, int] = EMPTY_CHECK) -> dict[str, Any]:
+            machine: dict[str, Any] | None = None, empty=None, check: tuple[str, int] = EMPTY_CHECK,
+            earlier: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON the campaign chapter shows: base, configurations, sentences per validation
-    set (``limits``), per-set rows, summary and choice, :func:`pair_table`, and :func:`empty_check`'s table
-    (``empty``) when given."""
-    table = summary(scores)
+    set (``limits``), per-set rows (with their per-sentence ``counts``, so that a later round
+    can pair against them), summary and choice, :func:`pair_table`, and :func:`empty_check`'s
+    table (``empty``) when given.
+
+    ``earlier``: a results file of the same base and sentences. Every configuration it holds
+    that is not in ``scores`` and whose definition in :data:`CONFIGS` is unchanged is carried
+    as recorded, and the table, the choice and the pairs are made over all of them. One
+    recorded without per-sentence counts (files written before round 10) keeps its recorded
+    summary row, and a pair that needs it its recorded interval. ``rescored`` gives, for each
+    configuration scored again, the largest change of a per-set F1 against the earlier file, and
+    ``earlier_machines`` the machines the carried rows were measured on."""
+    import pandas as pd
+
+    from .evaluation import count_sets
+
+    scores = scores.assign(counts=[c.ravel().tolist() for c in count_sets(scores)])
+    configs, kept_rows, old_pairs, empty_rows, rescored = dict(configs), [], [], [], {}
+    legacy: set[str] = set()
+    if earlier is not None:
+        if earlier["base"] != base or earlier["limits"] != limits:
+            raise ValueError("an earlier round is carried only onto the same base and sentences per set "
+                             f"(it has {earlier['base']} and {earlier['limits']})")
+        old = pd.DataFrame(earlier["per_set"])
+        for name in set(scores["config"]) & set(old["config"]):
+            was = old[old["config"] == name].set_index("dataset")["f1"]
+            now = scores[scores["config"] == name].set_index("dataset")["f1"].round(2)
+            rescored[name] = round(float((now - was).abs().max()), 2)
+        carried = [c for c in earlier["configs"]
+                   if c not in set(scores["config"]) and CONFIGS.get(c) == earlier["configs"][c]]
+        old = old[old["config"].isin(carried)]
+        counted = (old["counts"].map(lambda c: isinstance(c, list)) if "counts" in old
+                   else pd.Series(False, index=old.index))
+        scores = pd.concat([scores, old[counted]], ignore_index=True)
+        legacy = set(old.loc[~counted, "config"])
+        kept_rows = [r for r in earlier["per_set"] if r["config"] in legacy]
+        old_pairs = [r for r in earlier.get("pairs", []) if {r["config"], r["against"]} & legacy]
+        empty_rows = [r for r in (earlier.get("empty_check") or {}).get("rows", []) if r["config"] in carried]
+        configs.update({c: earlier["configs"][c] for c in carried})
+    configs = dict(sorted(configs.items(), key=lambda kv: _rank(kv[0])))
+    baseline = next(iter(configs))
+    if baseline in legacy:
+        raise ValueError(f"the baseline `{baseline}` is recorded without per-sentence counts: score it again")
+    scores = scores.sort_values("config", key=lambda s: s.map(_rank), kind="stable", ignore_index=True)
+    recorded = [r for r in (earlier or {}).get("summary", []) if r["config"] in legacy]
+    table = pd.concat([summary(scores, baseline), pd.DataFrame(recorded)], ignore_index=True)
+    table = table.sort_values("config", key=lambda s: s.map(_rank), kind="stable", ignore_index=True)
     kept, why = choose(table)
+    pairs = pair_table(scores)
+    pairs = pd.concat([pairs, pd.DataFrame(old_pairs, columns=pairs.columns)], ignore_index=True)
+    position = {p: i for i, p in enumerate(PAIRS)}
+    pairs = pairs.iloc[sorted(range(len(pairs)), key=lambda i: position.get(tuple(pairs.iloc[i, :2]), len(position)))]
     cols = ["config", "dataset", "f1", "f1_low", "f1_high", "precision", "recall", "sentences", "questions",
             "empty", "gold_empty", "cap_hits", "loop_stops", "parse_failures", "data", "adapter"]
     cols += ["train_seconds"] if "train_seconds" in scores else []
-    return {"base": base, "configs": configs, "validation_sets": sorted(set(scores["dataset"])), "limits": limits,
-            "per_set": json.loads(scores[cols].round(2).to_json(orient="records")),
-            "summary": json.loads(table.to_json(orient="records")), "kept": kept, "why": why,
-            "pairs": json.loads(pair_table(scores).to_json(orient="records")),
-            **({"empty_check": {"set": check[0], "sentences": check[1],
-                                "rows": json.loads(empty.to_json(orient="records"))}} if empty is not None else {}),
+    per_set = [{**row, "counts": counts} for row, counts in
+               zip(json.loads(scores[cols].round(2).to_json(orient="records")), scores["counts"])]
+    per_set = sorted(per_set + kept_rows, key=lambda r: _rank(r["config"]))  # stable: sets keep their order
+    if empty is not None:
+        empty_rows = sorted(json.loads(empty.to_json(orient="records")) + empty_rows, key=lambda r: _rank(r["config"]))
+    return {"base": base, "configs": configs, "validation_sets": sorted({r["dataset"] for r in per_set}), "limits": limits,
+            "per_set": per_set, "summary": json.loads(table.to_json(orient="records")), "kept": kept, "why": why,
+            "pairs": json.loads(pairs.to_json(orient="records")),
+            **({"empty_check": {"set": check[0], "sentences": check[1], "rows": empty_rows}}
+               if empty is not None or empty_rows else {}),
+            **({"rescored": rescored} if rescored else {}),
+            **({"earlier_machines": [*earlier.get("earlier_machines", []), earlier.get("machine", {})]}
+               if earlier is not None else {}),
             "machine": machine or {}}
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from .data import DataError
 from .instructions import NEGATIVE_STRATEGIES
@@ -249,39 +248,37 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 
 def _cmd_campaign(args: argparse.Namespace) -> None:
+    import pandas as pd
+
     from .artifacts import write_json_atomic
     from .campaign import (campaign_base, empty_check, empty_check_size, load_results, pair_sentence, parse_configs,
-                           results, run_campaign, suite_sizes, summary)
+                           results, run_campaign, suite_sizes)
     from .pipeline import load_profile
+    from .results import machine_info
 
     params = load_profile(args.profile)["parameters"]
     configs = parse_configs(args.configs)
     # an earlier round's base: its configurations are compared on what they were (the profile
     # has since taken the configuration that round kept)
-    base = load_results(args.base)["base"] if args.base else campaign_base(params)
+    if args.carry and not args.base:
+        raise SystemExit("--carry needs --base: the results file whose rows it carries")
+    earlier = load_results(args.base) if args.base else None
+    base = earlier["base"] if earlier else campaign_base(params)
     sizes = suite_sizes(limit=args.limit)
     scores = run_campaign(base, configs, sets=sizes)
     check = empty_check_size(args.limit)
     empty = empty_check(scores, base, configs, check)
-    out = results(scores, base, configs, sizes, _machine(), empty=empty, check=check)
+    out = results(scores, base, configs, sizes, machine_info(), empty=empty, check=check,
+                  earlier=earlier if args.carry else None)
     write_json_atomic(Path(args.out), out, indent=1)
-    print(summary(scores).to_string(index=False))
-    print(empty.to_string(index=False))
+    print(pd.DataFrame(out["summary"]).to_string(index=False))
+    print(pd.DataFrame(out["empty_check"]["rows"]).to_string(index=False))
     print(pair_sentence(out["pairs"]))
+    if out.get("rescored"):
+        print("scored again (largest per-set F1 change against --base): "
+              + ", ".join(f"{name} {change:.2f}" for name, change in out["rescored"].items()))
     print(f"kept: {out['kept']} ({out['why']})")
     print(f"results: {args.out}")
-
-
-def _machine() -> dict[str, Any]:
-    import datetime
-    import platform
-
-    import torch
-    import transformers
-
-    return {"cpu": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),
-            "torch": torch.__version__, "transformers": transformers.__version__,
-            "date": datetime.date.today().isoformat()}
 
 
 def _cmd_report(args: argparse.Namespace) -> None:
@@ -406,6 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="campaign/results.json")
     p.add_argument("--base", help="start from the base recorded in an earlier results file (e.g. campaign/results.json) "
                                    "instead of the profile's; the profile holds the configuration that file kept")
+    p.add_argument("--carry", action="store_true",
+                   help="with --base: keep that file's rows of every configuration not scored now (a round adds "
+                        "its configurations to the earlier ones without training them again)")
     p.set_defaults(func=_cmd_campaign)
 
     p = sub.add_parser("report", help="execute the notebooks with papermill and build the book")

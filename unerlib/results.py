@@ -158,6 +158,31 @@ def package_versions(packages: Sequence[str] = PACKAGES):
     return pd.DataFrame(rows)
 
 
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux), else the platform's processor or machine."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info() -> dict[str, object]:
+    """What a run's times and numbers depend on: CPU model and cores, Python, torch,
+    transformers and the date."""
+    import datetime
+
+    import torch
+    import transformers
+
+    return {"cpu": platform.machine(), "cpu_name": cpu_name(), "cores": os.cpu_count(),
+            "python": platform.python_version(), "torch": torch.__version__,
+            "transformers": transformers.__version__, "date": datetime.date.today().isoformat()}
+
+
 def file_digest(path: str | os.PathLike) -> str:
     """The first 16 hex digits of a file's SHA-256."""
     h = hashlib.sha256()
