@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from .campaign_configs import CONFIGS, PAIRS, REPLICATES, UNAFFORDABLE
 from .registry import VALIDATION, teacher_sources
@@ -284,6 +284,46 @@ def _rank(name: str) -> int:
     return list(CONFIGS).index(name) if name in CONFIGS else len(CONFIGS)
 
 
+class _Carried(NamedTuple):
+    """What an earlier results file gives a round (see :func:`results`)."""
+    scores: Any  # its rows recorded with per-sentence counts, as score rows
+    configs: dict[str, dict[str, Any]]  # every configuration carried
+    legacy: set[str]  # those recorded without counts
+    per_set: list[dict[str, Any]]  # the legacy configurations' per-set rows
+    summary: list[dict[str, Any]]  # and their summary rows
+    pairs: list[dict[str, Any]]  # the recorded pairs that need a legacy configuration
+    empty_rows: list[dict[str, Any]]  # the carried configurations' empty-check rows
+    rescored: dict[str, float]  # configuration scored again -> largest per-set F1 change
+
+
+def _carry(earlier: dict[str, Any], scores, base: dict[str, Any], limits: dict[str, int]) -> _Carried:
+    """The configurations of ``earlier`` not in ``scores`` whose definition in :data:`CONFIGS`
+    is unchanged, and how far the ones scored again moved."""
+    import pandas as pd
+
+    if earlier["base"] != base or earlier["limits"] != limits:
+        raise ValueError("an earlier round is carried only onto the same base and sentences per set "
+                         f"(it has {earlier['base']} and {earlier['limits']})")
+    old = pd.DataFrame(earlier["per_set"])
+    scored = set(scores["config"])
+    rescored = {}
+    for name in scored & set(old["config"]):
+        was = old[old["config"] == name].set_index("dataset")["f1"]
+        now = scores[scores["config"] == name].set_index("dataset")["f1"].round(2)
+        rescored[name] = round(float((now - was).abs().max()), 2)
+    carried = [c for c in earlier["configs"] if c not in scored and CONFIGS.get(c) == earlier["configs"][c]]
+    old = old[old["config"].isin(carried)]
+    counted = (old["counts"].map(lambda c: isinstance(c, list)) if "counts" in old
+               else pd.Series(False, index=old.index))
+    legacy = set(old.loc[~counted, "config"])
+    return _Carried(old[counted], {c: earlier["configs"][c] for c in carried}, legacy,
+                    [r for r in earlier["per_set"] if r["config"] in legacy],
+                    [r for r in earlier["summary"] if r["config"] in legacy],
+                    [r for r in earlier.get("pairs", []) if {r["config"], r["against"]} & legacy],
+                    [r for r in (earlier.get("empty_check") or {}).get("rows", []) if r["config"] in carried],
+                    rescored)
+
+
 def results(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]], limits: dict[str, int],
             machine: dict[str, Any] | None = None, empty=None, check: tuple[str, int] = EMPTY_CHECK,
             earlier: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -304,55 +344,36 @@ def results(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]], li
     from .evaluation import count_sets
 
     scores = scores.assign(counts=[c.ravel().tolist() for c in count_sets(scores)])
-    configs, kept_rows, old_pairs, empty_rows, rescored = dict(configs), [], [], [], {}
-    legacy: set[str] = set()
-    if earlier is not None:
-        if earlier["base"] != base or earlier["limits"] != limits:
-            raise ValueError("an earlier round is carried only onto the same base and sentences per set "
-                             f"(it has {earlier['base']} and {earlier['limits']})")
-        old = pd.DataFrame(earlier["per_set"])
-        for name in set(scores["config"]) & set(old["config"]):
-            was = old[old["config"] == name].set_index("dataset")["f1"]
-            now = scores[scores["config"] == name].set_index("dataset")["f1"].round(2)
-            rescored[name] = round(float((now - was).abs().max()), 2)
-        carried = [c for c in earlier["configs"]
-                   if c not in set(scores["config"]) and CONFIGS.get(c) == earlier["configs"][c]]
-        old = old[old["config"].isin(carried)]
-        counted = (old["counts"].map(lambda c: isinstance(c, list)) if "counts" in old
-                   else pd.Series(False, index=old.index))
-        scores = pd.concat([scores, old[counted]], ignore_index=True)
-        legacy = set(old.loc[~counted, "config"])
-        kept_rows = [r for r in earlier["per_set"] if r["config"] in legacy]
-        old_pairs = [r for r in earlier.get("pairs", []) if {r["config"], r["against"]} & legacy]
-        empty_rows = [r for r in (earlier.get("empty_check") or {}).get("rows", []) if r["config"] in carried]
-        configs.update({c: earlier["configs"][c] for c in carried})
+    carried = _carry(earlier, scores, base, limits) if earlier is not None else None
+    if carried is not None:
+        scores = pd.concat([scores, carried.scores], ignore_index=True)
+        configs = {**configs, **carried.configs}
     configs = dict(sorted(configs.items(), key=lambda kv: _rank(kv[0])))
     baseline = next(iter(configs))
-    if baseline in legacy:
+    if carried is not None and baseline in carried.legacy:
         raise ValueError(f"the baseline `{baseline}` is recorded without per-sentence counts: score it again")
     scores = scores.sort_values("config", key=lambda s: s.map(_rank), kind="stable", ignore_index=True)
-    recorded = [r for r in (earlier or {}).get("summary", []) if r["config"] in legacy]
-    table = pd.concat([summary(scores, baseline), pd.DataFrame(recorded)], ignore_index=True)
+    table = pd.concat([summary(scores, baseline), pd.DataFrame(carried.summary if carried else [])],
+                      ignore_index=True)
     table = table.sort_values("config", key=lambda s: s.map(_rank), kind="stable", ignore_index=True)
     kept, why = choose(table)
-    pairs = pair_table(scores)
-    pairs = pd.concat([pairs, pd.DataFrame(old_pairs, columns=pairs.columns)], ignore_index=True)
+    pairs = pair_table(scores).to_dict(orient="records") + (carried.pairs if carried else [])
     position = {p: i for i, p in enumerate(PAIRS)}
-    pairs = pairs.iloc[sorted(range(len(pairs)), key=lambda i: position.get(tuple(pairs.iloc[i, :2]), len(position)))]
+    pairs.sort(key=lambda r: position.get((r["config"], r["against"]), len(position)))
     cols = ["config", "dataset", "f1", "f1_low", "f1_high", "precision", "recall", "sentences", "questions",
             "empty", "gold_empty", "cap_hits", "loop_stops", "parse_failures", "data", "adapter"]
     cols += ["train_seconds"] if "train_seconds" in scores else []
     per_set = [{**row, "counts": counts} for row, counts in
                zip(json.loads(scores[cols].round(2).to_json(orient="records")), scores["counts"])]
-    per_set = sorted(per_set + kept_rows, key=lambda r: _rank(r["config"]))  # stable: sets keep their order
-    if empty is not None:
-        empty_rows = sorted(json.loads(empty.to_json(orient="records")) + empty_rows, key=lambda r: _rank(r["config"]))
+    per_set = sorted(per_set + (carried.per_set if carried else []), key=lambda r: _rank(r["config"]))
+    empty_rows = (json.loads(empty.to_json(orient="records")) if empty is not None else []) + \
+        (carried.empty_rows if carried else [])
     return {"base": base, "configs": configs, "validation_sets": sorted({r["dataset"] for r in per_set}), "limits": limits,
             "per_set": per_set, "summary": json.loads(table.to_json(orient="records")), "kept": kept, "why": why,
-            "pairs": json.loads(pairs.to_json(orient="records")),
-            **({"empty_check": {"set": check[0], "sentences": check[1], "rows": empty_rows}}
-               if empty is not None or empty_rows else {}),
-            **({"rescored": rescored} if rescored else {}),
+            "pairs": json.loads(json.dumps(pairs)),
+            **({"empty_check": {"set": check[0], "sentences": check[1],
+                                "rows": sorted(empty_rows, key=lambda r: _rank(r["config"]))}} if empty_rows else {}),
+            **({"rescored": carried.rescored} if carried and carried.rescored else {}),
             **({"earlier_machines": [*earlier.get("earlier_machines", []), earlier.get("machine", {})]}
                if earlier is not None else {}),
             "machine": machine or {}}
