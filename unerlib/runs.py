@@ -134,15 +134,21 @@ def _teacher_data(p: dict[str, Any], n_passages: int, **options: Any) -> Path:
 def headline() -> Headline:
     """The run's headline student: the one notebook 03 recorded, else (a notebook opened
     alone) the one notebook 03's default parameters made, which must be built already."""
+    from .data import DataError
     from .experiments import build_student
 
     info = recorded("03_training")
     if info:
         return Headline(Path(info["data_path"]), Path(info["adapter"]), info["params"])
     p = notebook_defaults("03_training")
-    data_path = _teacher_data(p, p["n_passages"], build=False)
-    adapter = build_student(data_path, negatives=p["negatives"], n_negatives=p["n_negatives"], seed=p["seed"],
-                            build=False, model=p["student"], **{k: p[k] for k in TRAIN_PARAMS})
+    try:
+        data_path = _teacher_data(p, p["n_passages"], build=False)
+        adapter = build_student(data_path, negatives=p["negatives"], n_negatives=p["n_negatives"], seed=p["seed"],
+                                build=False, model=p["student"], **{k: p[k] for k in TRAIN_PARAMS})
+    except DataError as err:
+        if "03_training" in str(err):
+            raise
+        raise DataError(f"no headline student: execute notebooks/03_training.ipynb first ({err})") from err
     return Headline(Path(data_path), Path(adapter), {k: p[k] for k in STUDENT_PARAMS})
 
 
