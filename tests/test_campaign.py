@@ -249,7 +249,7 @@ def test_a_round_carries_the_earlier_rounds_rows(tmp_path, monkeypatch, capsys):
                       {"model": "m"}, parse_configs("frequency x1,corpus x4,int8 rows,float32"), suite_sizes(),
                       empty=pd.DataFrame([{"config": c, "AUC": 0.4} for c in ("frequency x1", "corpus x4", "int8 rows",
                                                                                  "float32")]))
-    assert all(len(r["counts"]) == 3 * 200 for r in earlier["per_set"])
+    assert all(len(r["counts"].split()) == 3 * 200 for r in earlier["per_set"])  # correct, predicted, gold a sentence
     for r in earlier["per_set"]:  # int8 rows as a file before round 10 recorded it
         if r["config"] == "int8 rows":
             del r["counts"]

@@ -313,7 +313,7 @@ def _carry(earlier: dict[str, Any], scores, base: dict[str, Any], limits: dict[s
         rescored[name] = round(float((now - was).abs().max()), 2)
     carried = [c for c in earlier["configs"] if c not in scored and CONFIGS.get(c) == earlier["configs"][c]]
     old = old[old["config"].isin(carried)]
-    counted = (old["counts"].map(lambda c: isinstance(c, list)) if "counts" in old
+    counted = (old["counts"].map(lambda c: isinstance(c, str)) if "counts" in old
                else pd.Series(False, index=old.index))
     legacy = set(old.loc[~counted, "config"])
     return _Carried(old[counted], {c: earlier["configs"][c] for c in carried}, legacy,
@@ -328,8 +328,8 @@ def results(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]], li
             machine: dict[str, Any] | None = None, empty=None, check: tuple[str, int] = EMPTY_CHECK,
             earlier: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON the campaign chapter shows: base, configurations, sentences per validation
-    set (``limits``), per-set rows (with their per-sentence ``counts``, so that a later round
-    can pair against them), summary and choice, :func:`pair_table`, and :func:`empty_check`'s
+    set (``limits``), per-set rows (with their per-sentence ``counts`` as one string, so that a
+    later round can pair against them), summary and choice, :func:`pair_table`, and :func:`empty_check`'s
     table (``empty``) when given.
 
     ``earlier``: a results file of the same base and sentences. Every configuration it holds
@@ -343,7 +343,7 @@ def results(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]], li
 
     from .evaluation import count_sets
 
-    scores = scores.assign(counts=[c.ravel().tolist() for c in count_sets(scores)])
+    scores = scores.assign(counts=[" ".join(map(str, c.ravel())) for c in count_sets(scores)])
     carried = _carry(earlier, scores, base, limits) if earlier is not None else None
     if carried is not None:
         scores = pd.concat([scores, carried.scores], ignore_index=True)

@@ -287,13 +287,14 @@ def _row(name: str, folder: Path) -> dict[str, Any]:
 def count_sets(scores, metric: str = "f1") -> list[np.ndarray]:
     """The per-sentence counts of each row of :func:`evaluate_sets` output (``metric``
     ``f1`` or ``span_f1``), read from its ``metrics.json``; a row read back from a results
-    file carries its official-metric counts in a ``counts`` column (a flat list) instead."""
+    file carries its official-metric counts in a ``counts`` column instead (a string of
+    space-separated integers, three a sentence: correct, predicted, gold)."""
     field = {"f1": "sentence_counts", "span_f1": "span_sentence_counts"}[metric]
     out = []
     for _, row in scores.iterrows():
         carried = row.get("counts") if metric == "f1" else None
-        if isinstance(carried, (list, np.ndarray)):
-            out.append(np.asarray(carried, dtype=np.int64).reshape(-1, 3))
+        if isinstance(carried, str):
+            out.append(np.array(carried.split(), dtype=np.int64).reshape(-1, 3))
             continue
         m = json.loads((Path(row["predictions"]).parent / "metrics.json").read_text())
         out.append(np.array(m[field], dtype=np.int64).reshape(-1, 3))
