@@ -26,19 +26,16 @@ from __future__ import annotations
 
 import argparse
 import collections
-import datetime
 import json
-import os
-import platform
 import resource
 import time
-from importlib.metadata import version
 from pathlib import Path
 
 import torch
 
 from unerlib.inference import load_questions, predict
 from unerlib.metrics import official_response, parse_official, score
+from unerlib.results import machine_info
 from unerlib.student import EMBEDDED, load_student
 
 METHODS = {"official": {"method": "official"}, "naive": {"method": "naive"},
@@ -48,13 +45,6 @@ METHODS = {"official": {"method": "official"}, "naive": {"method": "naive"},
 #: the quantization each method's student is loaded with (the others: float32)
 QUANTIZE = {"fast_int8": "int8", "fast_int8_row": "int8_row", "fast_int8_body": "int8_body",
             "fast_int8_bf16_head": "int8_bf16_head"}
-
-
-def machine() -> dict:
-    """Where the numbers were measured."""
-    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "python": platform.python_version(), "torch": torch.__version__,
-            "transformers": version("transformers"), "date": datetime.date.today().isoformat()}
 
 
 def main() -> None:
@@ -94,7 +84,7 @@ def main() -> None:
     result = {"benchmark": "inference", "model": args.model,
               "adapter": Path(args.adapter).name if args.adapter else None, "data": args.data,
               "sentences": args.limit, "questions": n, "max_new_tokens": args.max_new_tokens, "threads": args.threads,
-              "machine": machine(), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+              "machine": machine_info(), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
               "runs": runs}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ import torch
 from unerlib.construct import load_pile_ner
 from unerlib.experiments import build_teacher_data
 from unerlib.instructions import build_conversations, tokenize_conversation
+from unerlib.results import machine_info
 from unerlib.student import EMBEDDED, load_student
 from unerlib.train import TrainConfig, train
 
@@ -45,11 +46,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     data_path, _ = build_teacher_data(n_passages=args.passages, max_tokens=128, progress=False)
     convs = build_conversations(load_pile_ner(data_path), "frequency", 2, 0)
-    from bench_inference import machine
 
     result: dict = {"benchmark": "training", "model": args.model, "passages": args.passages, "steps": args.steps,
                     "batch_size": args.batch_size, "threads": args.threads, "bf16": args.bf16,
-                    "lora_layers": args.lora_layers, "machine": machine()}
+                    "lora_layers": args.lora_layers, "machine": machine_info()}
     runs = {"grouped": (True, 0), "random": (False, 0), "top_layers": (True, args.lora_layers)}
     for key, (grouped, layers) in runs.items():
         student = load_student(args.model)
