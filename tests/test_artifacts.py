@@ -207,3 +207,21 @@ def test_mark_done(tmp_path):
     assert not is_done(tmp_path)
     mark_done(tmp_path)
     assert is_done(tmp_path)
+
+
+def test_lowercase_share_is_in_the_key_only_when_set(tmp_path, fake_training, monkeypatch):
+    """``lowercase``: a new student, trained on lower-cased conversations; 0 keeps the key of
+    students cached before the option (no ``lowercase`` field)."""
+    import unerlib.train
+    from unerlib.experiments import build_student
+
+    seen = []
+    monkeypatch.setattr(unerlib.train, "train", lambda config, examples, out, **kw: (
+        seen.append(examples), Path(out, "adapter_config.json").write_text("{}")))
+    a = _data(tmp_path / "data", "a.json", [ROW])
+    plain = build_student(a, root=tmp_path / "art", progress=False, model="x", max_steps=1)
+    assert "lowercase" not in json.loads((plain / "params.json").read_text())
+    assert build_student(a, root=tmp_path / "art", progress=False, model="x", max_steps=1, lowercase=0.0) == plain
+    lower = build_student(a, root=tmp_path / "art", progress=False, model="x", max_steps=1, lowercase=1.0)
+    assert lower != plain and json.loads((lower / "params.json").read_text())["lowercase"] == 1.0
+    assert seen[0][0]["input_ids"] != seen[1][0]["input_ids"]  # the passage and answers tokenized in lower case

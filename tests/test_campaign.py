@@ -164,9 +164,34 @@ def test_source_mixes():
     assert teacher_sources("default") == TEACHER_SOURCES
     assert teacher_sources("diverse") == DIVERSE_SOURCES and "few_nerd" in DIVERSE_SOURCES
     assert teacher_sources("conll2003, few_nerd") == ("conll2003", "few_nerd")
-    for bad in ("crossner_music", "multiconer2", ""):  # a test set, a validation corpus, nothing
+    for bad in ("crossner_music", "multiconer2", "", "multiconer2*3"):  # a test set, a validation corpus, nothing
         with pytest.raises(DataError, match="teacher source"):
             teacher_sources(bad)
+
+
+def test_weighted_sources_draw_n_times_a_round(tmp_path):
+    """``name*N`` draws a source N times a round (the ``pile x2`` mix doubles the Pile-NER
+    sources' default draws); a bad count is refused."""
+    from unerlib.construct import sample_passages
+    from unerlib.data import DataError
+    from unerlib.registry import SOURCE_MIXES, SOURCE_WEIGHTS, source_weight, teacher_sources
+
+    assert source_weight("conll2003*3") == ("conll2003", 3) and source_weight("conll2003") == ("conll2003", 1)
+    assert source_weight("pile_ner_types") == ("pile_ner_types", SOURCE_WEIGHTS["pile_ner_types"])
+    assert dict(map(source_weight, teacher_sources("pile x2"))) == {
+        **dict(map(source_weight, teacher_sources("default"))),
+        **{name: 2 * n for name, n in SOURCE_WEIGHTS.items()}}
+    assert teacher_sources("conll2003*2, few_nerd") == ("conll2003*2", "few_nerd")
+    assert SOURCE_MIXES["pile x2"] == teacher_sources("pile x2")
+    for bad in ("conll2003*0", "conll2003*x", "conll2003*"):
+        with pytest.raises(DataError, match="positive whole number"):
+            source_weight(bad)
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text("".join(f'{{"text": "alpha {i}"}}\n' for i in range(30)))
+    b.write_text("".join(f'{{"text": "beta {i}"}}\n' for i in range(30)))
+    weighted = [source_weight(s) for s in (f"file:{a}*3", f"file:{b}")]
+    drawn = sample_passages([n for n, _ in weighted], 20, weights=dict(weighted))
+    assert sum(p.text.startswith("alpha") for p in drawn) == 15  # three of every four draws
 
 
 def test_the_committed_campaign_and_the_default_profile_agree():
@@ -273,9 +298,34 @@ def test_a_round_carries_the_earlier_rounds_rows(tmp_path, monkeypatch, capsys):
     pairs = {(r["config"], r["against"]): r for r in written["pairs"]}
     assert pairs[("int8 rows", "float32")] == next(r for r in earlier["pairs"] if r["config"] == "int8 rows")
     assert written["rescored"] == {"frequency x1": 0.0}
-    assert written["earlier_machines"] == [{}] and written["machine"]["cpu_name"]  # where each row was measured
+    assert written["earlier_machines"] == [] and written["machine"]["cpu_name"]  # where each row was measured
+    a, b = {"cpu_name": "A", "date": "1"}, {"cpu_name": "B", "date": "2"}  # each machine once, this round's left out
+    assert campaign._other_machines({"earlier_machines": [a, b, {}, a], "machine": b}, b) == [a]
+    assert campaign._other_machines({"earlier_machines": [a], "machine": b}, a) == [b]
     assert "frequency x1 0.00" in capsys.readouterr().out
     (tmp_path / "other").mkdir()
     with pytest.raises(ValueError, match="same base"):
         results(_scores(tmp_path / "other", {"frequency x1": 3}), {"model": "other"}, parse_configs("frequency x1"),
                 suite_sizes(), earlier=earlier)
+
+
+def test_pairs_inside_the_spread_of_two_training_draws_say_so():
+    """Two draws of one recipe (configurations that differ in ``seed`` alone) give the training
+    spread; a pair of differently trained students within it says so, a decoding-only pair
+    (one student) does not, and without the configurations the sentence is the plain one."""
+    from unerlib.campaign import training_spread
+
+    configs = {"a": {"n_passages": 10}, "a seed 1": {"n_passages": 10, "seed": 1},
+               "b": {"n_passages": 20}, "a bias": {"n_passages": 10, "empty_bias": 1.0}}
+
+    def row(x, y, d):
+        return {"config": x, "against": y, "difference": d, "diff low": d - 1, "diff high": d + 1,
+                "verdict": "contradicted" if d + 1 < 0 else "not resolved at this size"}
+
+    pairs = [row("a seed 1", "a", -3.0), row("b", "a", -2.5), row("a bias", "a", -2.0), row("b", "a seed 1", 4.0)]
+    assert training_spread(pairs, configs) == pairs[0] and training_spread(pairs[1:], configs) is None
+    words = pair_sentence(pairs, configs).split(").")
+    assert "(contradicted; two draws of one recipe" in words[0]
+    assert "within the 3.00 F1 between two draws of one recipe, `a seed 1` and `a`" in words[1]
+    assert "within" not in words[2] and "within" not in words[3]  # one student decoded two ways; beyond the spread
+    assert "draws" not in pair_sentence(pairs)

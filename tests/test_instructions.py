@@ -340,3 +340,18 @@ def test_complete_negatives_skip_partially_labelled_sources():
             assert negatives == {"person", "location"} - {t for t, _ in positive_turns(item)}
         else:
             assert negatives == set() and {t for t, e in other.turns if not e}  # corpus asks one
+
+
+def test_lowercase_share_lowers_a_seeded_share_of_passages_and_answers():
+    from unerlib.instructions import lowercase_share
+
+    convs = [Conversation(f"Obama met Merkel in Berlin {i}.", [("person", ["Obama", "Merkel"]), ("City", [])], "news")
+             for i in range(10)]
+    out = lowercase_share(convs, 0.3, seed=1)
+    lowered = [c for c in out if c.passage.islower()]
+    assert len(lowered) == 3 and out == lowercase_share(convs, 0.3, seed=1)
+    assert all(c.turns == [("person", ["obama", "merkel"]), ("City", [])] and c.source == "news" for c in lowered)
+    assert all(new == old for new, old in zip(out, convs) if not new.passage.islower())  # the rest untouched
+    assert lowercase_share(convs, 0.0) == convs and all(c.passage.islower() for c in lowercase_share(convs, 1.0))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        lowercase_share(convs, 1.5)

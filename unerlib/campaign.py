@@ -173,11 +173,43 @@ def pair_table(scores, pairs: Sequence[tuple[str, str]] = PAIRS):
     return pd.DataFrame(rows, columns=["config", "against", "difference", "diff low", "diff high", "verdict"])
 
 
-def pair_sentence(pairs: Sequence[dict[str, Any]]) -> str:
-    """:func:`pair_table`'s rows (as the results JSON holds them) in words."""
-    return " ".join(f"`{r['config']}` minus `{r['against']}`: {r['difference']:+.2f} validation average F1, "
-                    f"paired 95% interval [{r['diff low']:+.2f}, {r['diff high']:+.2f}] ({r['verdict']})."
-                    for r in pairs)
+#: the settings that change how a student decodes, not the student itself
+DECODING_KEYS: tuple[str, ...] = ("max_new_tokens", "quantize", "empty_bias", "constrain_spans", "one_type_per_entity")
+
+
+def _differ(a: dict[str, Any], b: dict[str, Any]) -> set[str]:
+    """The settings two configurations (overrides of one base) give different values."""
+    return {k for k in {*a, *b} if a.get(k) != b.get(k)}
+
+
+def training_spread(pairs: Sequence[dict[str, Any]], configs: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The largest difference between two draws of one recipe: among the pairs whose
+    configurations differ in ``seed`` alone, the one of largest absolute difference (its row),
+    or ``None`` without such a pair. The paired interval resamples questions, not training: a
+    difference between two trained students inside this spread may be another draw of training."""
+    draws = [r for r in pairs if r["config"] in configs and r["against"] in configs
+             and _differ(configs[r["config"]], configs[r["against"]]) == {"seed"}]
+    return max(draws, key=lambda r: abs(r["difference"]), default=None)
+
+
+def pair_sentence(pairs: Sequence[dict[str, Any]], configs: dict[str, dict[str, Any]] | None = None) -> str:
+    """:func:`pair_table`'s rows (as the results JSON holds them) in words. With the
+    configurations, a pair of two draws of one recipe says so, and a pair of two differently
+    trained students whose difference lies within :func:`training_spread` says that too."""
+    spread = training_spread(pairs, configs) if configs else None
+    words = []
+    for r in pairs:
+        text = (f"`{r['config']}` minus `{r['against']}`: {r['difference']:+.2f} validation average F1, "
+                f"paired 95% interval [{r['diff low']:+.2f}, {r['diff high']:+.2f}] ({r['verdict']}")
+        changed = _differ(configs[r["config"]], configs[r["against"]]) if configs and {
+            r["config"], r["against"]} <= set(configs) else set()
+        if changed == {"seed"}:
+            text += "; two draws of one recipe"
+        elif spread and changed - set(DECODING_KEYS) and abs(r["difference"]) <= abs(spread["difference"]):
+            text += (f"; within the {abs(spread['difference']):.2f} F1 between two draws of one recipe, "
+                     f"`{spread['config']}` and `{spread['against']}`")
+        words.append(text + ").")
+    return " ".join(words)
 
 
 #: the training seconds a kept configuration may take: the issue's 15 minutes for the headline
@@ -374,9 +406,18 @@ def results(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]], li
             **({"empty_check": {"set": check[0], "sentences": check[1],
                                 "rows": sorted(empty_rows, key=lambda r: _rank(r["config"]))}} if empty_rows else {}),
             **({"rescored": carried.rescored} if carried and carried.rescored else {}),
-            **({"earlier_machines": [*earlier.get("earlier_machines", []), earlier.get("machine", {})]}
-               if earlier is not None else {}),
+            **({"earlier_machines": _other_machines(earlier, machine or {})} if earlier is not None else {}),
             "machine": machine or {}}
+
+
+def _other_machines(earlier: dict[str, Any], machine: dict[str, Any]) -> list[dict[str, Any]]:
+    """The machines of an earlier file's rows, each once and without this round's (a chain of
+    rounds on one machine names it once)."""
+    out: list[dict[str, Any]] = []
+    for m in [*earlier.get("earlier_machines", []), earlier.get("machine", {})]:
+        if m and m not in out and m != machine:
+            out.append(m)
+    return out
 
 
 def load_results(path: str | os.PathLike) -> dict[str, Any]:

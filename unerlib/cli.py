@@ -150,13 +150,13 @@ def _cmd_construct(args: argparse.Namespace) -> None:
     from .construct import construct, sample_passages
     from .convert import write_json
     from .experiments import evaluation_texts, token_counter
-    from .registry import SOURCE_WEIGHTS, TEACHER_SOURCES
+    from .registry import TEACHER_SOURCES, source_weight
     from .teacher import make_teacher
 
-    sources = args.sources.split(",") if args.sources else list(TEACHER_SOURCES)
-    passages = sample_passages(sources, args.passages, seed=args.seed, max_tokens=args.max_tokens,
-                               count_tokens=token_counter(args.student), exclude_texts=evaluation_texts(),
-                               weights=SOURCE_WEIGHTS)
+    weighted = [source_weight(s) for s in (args.sources.split(",") if args.sources else TEACHER_SOURCES)]
+    passages = sample_passages([name for name, _ in weighted], args.passages, seed=args.seed,
+                               max_tokens=args.max_tokens, count_tokens=token_counter(args.student),
+                               exclude_texts=evaluation_texts(), weights=dict(weighted))
     kwargs = {}
     if args.teacher == "openai":
         kwargs = {"model": args.teacher_model, "base_url": args.base_url, "cache": args.cache,
@@ -218,7 +218,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
     if args.negatives:
         params["negatives"] = args.negatives
     train_options = {k: params[k] for k in ("learning_rate", "epochs", "max_steps", "batch_size", "grad_accum",
-                                            "lora", "lora_r", "lora_alpha", "lora_layers", "max_length", "bf16")
+                                            "lora", "lora_r", "lora_alpha", "lora_layers", "max_length", "bf16",
+                                            "lowercase")
                      if k in params}
     if args.out or args.adapter:  # fine-tune on a user's file, into --out (not cached)
         from .finetune import finetune
@@ -273,7 +274,7 @@ def _cmd_campaign(args: argparse.Namespace) -> None:
     write_json_atomic(Path(args.out), out, indent=1)
     print(pd.DataFrame(out["summary"]).to_string(index=False))
     print(pd.DataFrame(out["empty_check"]["rows"]).to_string(index=False))
-    print(pair_sentence(out["pairs"]))
+    print(pair_sentence(out["pairs"], out["configs"]))
     if out.get("rescored"):
         print("scored again (largest per-set F1 change against --base): "
               + ", ".join(f"{name} {change:.2f}" for name, change in out["rescored"].items()))
@@ -344,7 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--teacher", choices=["corpus", "openai"], default="corpus")
     p.add_argument("--passages", type=int, default=6500, help="passages sent to the teacher")
     p.add_argument("--out", required=True)
-    p.add_argument("--sources", help="comma-separated corpora, file:PATH or hf:NAME (default: the teacher sources)")
+    p.add_argument("--sources", help="comma-separated corpora, file:PATH or hf:NAME, each may end in *N "
+                   "(N draws a round; default: the teacher sources)")
     p.add_argument("--max-tokens", type=int, default=256, help="passage length cap (student tokens)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--student", default="smollm2-135m", help="model whose tokenizer counts tokens")

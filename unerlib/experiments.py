@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .artifacts import artifact_dir, is_done, mark_done
-from .registry import REGISTRY, SOURCE_WEIGHTS, TEACHER_SOURCES, dataset_role, load_dataset
+from .registry import REGISTRY, TEACHER_SOURCES, dataset_role, load_dataset, source_weight
 from .student import EMBEDDED
 
 
@@ -69,17 +69,18 @@ def build_teacher_data(teacher: str = "corpus", n_passages: int = 2000, seed: in
                     excluded.update(f"{name}:{split}:{digest}\n".encode())
     params = {"teacher": teacher, "n_passages": n_passages, "seed": seed, "max_tokens": max_tokens,
               "sources": list(sources), "teacher_model": teacher_model, "base_url": base_url, "student": student,
-              "inputs": {src: source_digest(src, data_root) for src in sources},
+              "inputs": {src: source_digest(source_weight(src)[0], data_root) for src in sources},
               "excluded": excluded.hexdigest()}
     folder = artifact_dir("teacher_data", params, root)
     if not is_done(folder):
         _require_built(folder, "teacher data", build)
         with building(folder, all_ranks=True):
             if not is_done(folder):  # another process may have built it while we waited
-                passages = sample_passages(sources, n_passages, seed=seed, max_tokens=max_tokens,
-                                           count_tokens=token_counter(student),
+                weighted = [source_weight(src) for src in sources]
+                passages = sample_passages([name for name, _ in weighted], n_passages, seed=seed,
+                                           max_tokens=max_tokens, count_tokens=token_counter(student),
                                            exclude_texts=evaluation_texts(root=data_root),
-                                           root=data_root, weights=SOURCE_WEIGHTS)
+                                           root=data_root, weights=dict(weighted))
                 kwargs: dict[str, Any] = {}
                 if teacher == "openai":
                     kwargs = {"model": teacher_model, "base_url": base_url,
@@ -101,11 +102,12 @@ def build_teacher_data(teacher: str = "corpus", n_passages: int = 2000, seed: in
 
 
 def build_student(data_path: str | os.PathLike, negatives: str = "frequency", n_negatives: int = 2,
-                  seed: int = 0, merge_type_variants: bool = True, progress: bool = True,
+                  seed: int = 0, merge_type_variants: bool = True, lowercase: float = 0.0, progress: bool = True,
                   root: str | os.PathLike | None = None, build: bool = True, **train_options: Any) -> Path:
     """Conversations with negative sampling, tokenized, then a tuned student (cached).
 
-    ``train_options`` are :class:`unerlib.train.TrainConfig` fields. The key holds the
+    ``train_options`` are :class:`unerlib.train.TrainConfig` fields; ``lowercase`` the share
+    of conversations written in lower case (:func:`unerlib.instructions.lowercase_share`). The key holds the
     sha256 of the data file's bytes (two files in one folder give two students) and the
     format version of students. Returns the adapter (or model) directory; a killed run
     resumes from its checkpoints; a second process waits for the first and reuses its
@@ -115,7 +117,7 @@ def build_student(data_path: str | os.PathLike, negatives: str = "frequency", n_
     """
     from .artifacts import building, file_digest, is_main_process
     from .construct import load_pile_ner
-    from .instructions import build_conversations, tokenize_conversation
+    from .instructions import build_conversations, lowercase_share, tokenize_conversation
     from .student import load_student
     from .train import TrainConfig, config_key, train, train_device
     from .typefreq import merge_variants, type_counts
@@ -128,7 +130,8 @@ def build_student(data_path: str | os.PathLike, negatives: str = "frequency", n_
         raise DataError(f"instruction data not found: {data_path}")
     data_key = file_digest(data_path)
     params = {"data": data_key, "negatives": negatives, "n_negatives": n_negatives,
-              "merge_type_variants": merge_type_variants, "train": config_key(config)}
+              "merge_type_variants": merge_type_variants, "train": config_key(config),
+              **({"lowercase": lowercase} if lowercase else {})}  # students cached before the option keep their key
     folder = artifact_dir("students", params, root)
     if is_done(folder):
         return folder
@@ -139,11 +142,14 @@ def build_student(data_path: str | os.PathLike, negatives: str = "frequency", n_
         data = load_pile_ner(data_path)
         tmap = merge_variants(type_counts(data)) if merge_type_variants else None
         convs = build_conversations(data, negatives, n_negatives, seed, tmap)
+        if lowercase:
+            convs = lowercase_share(convs, lowercase, seed)
         student = load_student(config.model, device=train_device())
         examples = [p for c in convs
                     for p in tokenize_conversation(student.tokenizer, c, config.max_length, config.train_ack)]
         note = (f"Data: {len(data)} passages of teacher data `{data_path.name}` (sha256 {data_key[:12]}), "
-                f"negatives `{negatives}` ({n_negatives} per passage).")
+                f"negatives `{negatives}` ({n_negatives} per passage)"
+                + (f", {lowercase:.0%} of the conversations in lower case." if lowercase else "."))
         train(config, examples, folder, student=student, progress=progress, data_note=note)
         if is_main_process():
             mark_done(folder)
