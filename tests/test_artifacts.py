@@ -225,3 +225,5 @@ def test_lowercase_share_is_in_the_key_only_when_set(tmp_path, fake_training, mo
     lower = build_student(a, root=tmp_path / "art", progress=False, model="x", max_steps=1, lowercase=1.0)
     assert lower != plain and json.loads((lower / "params.json").read_text())["lowercase"] == 1.0
     assert seen[0][0]["input_ids"] != seen[1][0]["input_ids"]  # the passage and answers tokenized in lower case
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        build_student(a, root=tmp_path / "art", progress=False, model="x", max_steps=1, lowercase=30)

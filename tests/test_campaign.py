@@ -145,6 +145,12 @@ def test_configs_and_base_are_checked():
         parse_configs("frequency x1,best")
     with pytest.raises(ValueError, match="student parameters"):
         campaign_base({"student": "m"})
+    from unerlib.pipeline import load_profile
+
+    profile = load_profile("default")["parameters"]
+    base = campaign_base(profile)
+    assert "lowercase" not in base  # off: the base of the committed rounds, which --carry compares
+    assert campaign_base({**profile, "lowercase": 0.3})["lowercase"] == 0.3  # on: every configuration trains so
 
 
 def test_the_test_sets_are_refused(tmp_path):

@@ -68,7 +68,8 @@ def campaign_base(params: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"the campaign needs the student parameters {missing}")
     data = {k: params.get(k) for k in DATA_BASE}
     data["sources"] = data["sources"] or "default"
-    return {"model": params["student"], **data, **{k: params[k] for k in BASE_PARAMS}}
+    lowercase = {"lowercase": params["lowercase"]} if params.get("lowercase") else {}  # bases before it keep theirs
+    return {"model": params["student"], **data, **{k: params[k] for k in BASE_PARAMS}, **lowercase}
 
 
 def run_campaign(base: dict[str, Any], configs: dict[str, dict[str, Any]],

@@ -123,6 +123,8 @@ def build_student(data_path: str | os.PathLike, negatives: str = "frequency", n_
     from .typefreq import merge_variants, type_counts
 
     config = TrainConfig(seed=seed, **train_options)
+    if not 0.0 <= lowercase <= 1.0:
+        raise ValueError(f"lowercase is a share of the conversations, between 0 and 1, got {lowercase}")
     data_path = Path(data_path)
     if not data_path.is_file():
         from .data import DataError

@@ -73,8 +73,8 @@ DUPLICATES: dict[str, str] = {
 SOURCE_MIXES: dict[str, tuple[str, ...]] = {
     "default": TEACHER_SOURCES, "diverse": DIVERSE_SOURCES,
     "complete": tuple(s for s in TEACHER_SOURCES if s not in PARTIAL_SOURCES),  # every type of a passage labelled
-    # the ChatGPT-labelled Pile passages (the paper's data, 382 of the 409 types of the default
-    # 2500 passages) drawn twice as often a round as in the default mix
+    # the ChatGPT-labelled Pile passages (the paper's data, which carry most of the default mix's
+    # types: notebook 02) drawn twice as often a round as in the default mix
     "pile x2": (*(f"{s}*{2 * SOURCE_WEIGHTS[s]}" for s in PARTIAL_SOURCES if s in SOURCE_WEIGHTS),
                 *(s for s in TEACHER_SOURCES if s not in SOURCE_WEIGHTS)),
 }
