@@ -180,7 +180,7 @@ def test_weighted_sources_draw_n_times_a_round(tmp_path):
     sources' default draws); a bad count is refused."""
     from unerlib.construct import sample_passages
     from unerlib.data import DataError
-    from unerlib.registry import SOURCE_MIXES, SOURCE_WEIGHTS, source_weight, teacher_sources
+    from unerlib.registry import SOURCE_MIXES, SOURCE_WEIGHTS, source_weight, split_weights, teacher_sources
 
     assert source_weight("conll2003*3") == ("conll2003", 3) and source_weight("conll2003") == ("conll2003", 1)
     assert source_weight("pile_ner_types") == ("pile_ner_types", SOURCE_WEIGHTS["pile_ner_types"])
@@ -195,8 +195,8 @@ def test_weighted_sources_draw_n_times_a_round(tmp_path):
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     a.write_text("".join(f'{{"text": "alpha {i}"}}\n' for i in range(30)))
     b.write_text("".join(f'{{"text": "beta {i}"}}\n' for i in range(30)))
-    weighted = [source_weight(s) for s in (f"file:{a}*3", f"file:{b}")]
-    drawn = sample_passages([n for n, _ in weighted], 20, weights=dict(weighted))
+    names, weights = split_weights((f"file:{a}*3", f"file:{b}"))
+    drawn = sample_passages(names, 20, weights=weights)
     assert sum(p.text.startswith("alpha") for p in drawn) == 15  # three of every four draws
 
 

@@ -150,13 +150,13 @@ def _cmd_construct(args: argparse.Namespace) -> None:
     from .construct import construct, sample_passages
     from .convert import write_json
     from .experiments import evaluation_texts, token_counter
-    from .registry import TEACHER_SOURCES, source_weight
+    from .registry import TEACHER_SOURCES, split_weights
     from .teacher import make_teacher
 
-    weighted = [source_weight(s) for s in (args.sources.split(",") if args.sources else TEACHER_SOURCES)]
-    passages = sample_passages([name for name, _ in weighted], args.passages, seed=args.seed,
-                               max_tokens=args.max_tokens, count_tokens=token_counter(args.student),
-                               exclude_texts=evaluation_texts(), weights=dict(weighted))
+    names, weights = split_weights(args.sources.split(",") if args.sources else TEACHER_SOURCES)
+    passages = sample_passages(names, args.passages, seed=args.seed, max_tokens=args.max_tokens,
+                               count_tokens=token_counter(args.student), exclude_texts=evaluation_texts(),
+                               weights=weights)
     kwargs = {}
     if args.teacher == "openai":
         kwargs = {"model": args.teacher_model, "base_url": args.base_url, "cache": args.cache,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .artifacts import artifact_dir, is_done, mark_done
-from .registry import REGISTRY, TEACHER_SOURCES, dataset_role, load_dataset, source_weight
+from .registry import REGISTRY, TEACHER_SOURCES, dataset_role, load_dataset, source_weight, split_weights
 from .student import EMBEDDED
 
 
@@ -76,11 +76,11 @@ def build_teacher_data(teacher: str = "corpus", n_passages: int = 2000, seed: in
         _require_built(folder, "teacher data", build)
         with building(folder, all_ranks=True):
             if not is_done(folder):  # another process may have built it while we waited
-                weighted = [source_weight(src) for src in sources]
-                passages = sample_passages([name for name, _ in weighted], n_passages, seed=seed,
-                                           max_tokens=max_tokens, count_tokens=token_counter(student),
+                names, weights = split_weights(sources)
+                passages = sample_passages(names, n_passages, seed=seed, max_tokens=max_tokens,
+                                           count_tokens=token_counter(student),
                                            exclude_texts=evaluation_texts(root=data_root),
-                                           root=data_root, weights=dict(weighted))
+                                           root=data_root, weights=weights)
                 kwargs: dict[str, Any] = {}
                 if teacher == "openai":
                     kwargs = {"model": teacher_model, "base_url": base_url,
@@ -117,14 +117,13 @@ def build_student(data_path: str | os.PathLike, negatives: str = "frequency", n_
     """
     from .artifacts import building, file_digest, is_main_process
     from .construct import load_pile_ner
-    from .instructions import build_conversations, lowercase_share, tokenize_conversation
+    from .instructions import build_conversations, check_share, lowercase_share, tokenize_conversation
     from .student import load_student
     from .train import TrainConfig, config_key, train, train_device
     from .typefreq import merge_variants, type_counts
 
     config = TrainConfig(seed=seed, **train_options)
-    if not 0.0 <= lowercase <= 1.0:
-        raise ValueError(f"lowercase is a share of the conversations, between 0 and 1, got {lowercase}")
+    check_share(lowercase)  # before the artifact is keyed
     data_path = Path(data_path)
     if not data_path.is_file():
         from .data import DataError

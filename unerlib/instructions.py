@@ -183,15 +183,20 @@ def build_conversations(
     return out
 
 
+def check_share(share: float) -> float:
+    """``share`` when it lies between 0 and 1 (a share of the conversations), else a ValueError."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"the lower-cased share must lie between 0 and 1, got {share}")
+    return share
+
+
 def lowercase_share(convs: Sequence[Conversation], share: float, seed: int = 0) -> list[Conversation]:
     """``convs`` with a seeded ``share`` of them (0 to 1) written in lower case, passage and
     answers alike (types as asked): two zero-shot sets (MIT Movie, MIT Restaurant) and the
     MultiCoNER II validation views are lower-cased queries, the teacher passages are cased."""
     import random
 
-    if not 0.0 <= share <= 1.0:
-        raise ValueError(f"the lower-cased share must lie between 0 and 1, got {share}")
-    chosen = set(random.Random(seed).sample(range(len(convs)), round(share * len(convs))))
+    chosen = set(random.Random(seed).sample(range(len(convs)), round(check_share(share) * len(convs))))
     return [Conversation(c.passage.lower(), [(t, [e.lower() for e in ents]) for t, ents in c.turns], c.source)
             if i in chosen else c for i, c in enumerate(convs)]
 

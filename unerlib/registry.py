@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from .data import READERS, DataError, Mention, Record, data_dir
 from .typenames import FEW_NERD_NAMES, MULTICONER_COARSE, natural_type
@@ -89,6 +89,13 @@ def source_weight(item: str) -> tuple[str, int]:
     if not count.isdigit() or int(count) < 1:
         raise DataError(f"source {item!r}: the draws per round after '*' must be a positive whole number")
     return name, int(count)
+
+
+def split_weights(sources: Sequence[str]) -> tuple[list[str], dict[str, int]]:
+    """A mix's source names and their draws per round (:func:`source_weight` of each), as
+    :func:`unerlib.construct.sample_passages` takes them."""
+    weighted = [source_weight(s) for s in sources]
+    return [name for name, _ in weighted], dict(weighted)
 
 
 def teacher_sources(spec: str) -> tuple[str, ...]:
