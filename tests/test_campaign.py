@@ -74,6 +74,37 @@ def test_a_replicate_of_the_baseline_is_never_kept(tmp_path):
     assert kept == "frequency x1" and "baseline is kept" in why
 
 
+def test_a_recipe_with_replicates_is_ranked_by_the_mean_of_its_draws(tmp_path):
+    """Two draws of one recipe differ by more than the paired interval says, so with the
+    configurations given a recipe with a replicate is ranked by its draws' mean: a single
+    draw between its two draws beats it, one below their mean does not."""
+    configs = {"frequency x1": {}, "2000 passages": {"n_passages": 2000},
+               "2000 passages seed 1": {"n_passages": 2000, "seed": 1}, "corpus x4": {"negatives": "corpus"}}
+    table = summary(_scores(tmp_path, {"frequency x1": 3, "2000 passages": 8, "2000 passages seed 1": 4,
+                                       "corpus x4": 7}))
+    assert choose(table)[0] == "2000 passages"  # each row alone: the best single draw
+    kept, why = choose(table, configs=configs)
+    assert kept == "corpus x4" and "(a single draw)" in why
+    (tmp_path / "b").mkdir()
+    table = summary(_scores(tmp_path / "b", {"frequency x1": 3, "2000 passages": 8, "2000 passages seed 1": 7,
+                                             "corpus x4": 7}))
+    kept, why = choose(table, configs=configs)
+    assert kept == "2000 passages" and "the mean of its 2 draws (80.0, 70.0)" in why
+    # a decoding of the replicated student's first draw is ranked by that recipe's mean plus its
+    # own shift, not by its one draw: 60 + (90 - 80) = 70 stays below a single draw at 80
+    configs["2000 passages empty bias -0.5"] = {"n_passages": 2000, "empty_bias": -0.5}
+    (tmp_path / "c").mkdir()
+    table = summary(_scores(tmp_path / "c", {"frequency x1": 3, "2000 passages": 8, "2000 passages seed 1": 4,
+                                             "2000 passages empty bias -0.5": 9, "corpus x4": 8}))
+    assert choose(table)[0] == "2000 passages empty bias -0.5"
+    kept, why = choose(table, configs=configs)
+    assert kept == "corpus x4"
+    from unerlib.campaign import recipe_scores
+
+    score, words = recipe_scores(table, configs)["2000 passages empty bias -0.5"]
+    assert score == pytest.approx(70.0, abs=0.1) and "shifted by this decoding's +10.0" in words
+
+
 def test_a_gain_the_report_cannot_afford_is_named_not_kept(tmp_path):
     """float32 decoding resolved above the baseline is named in the reason with why it is left
     out (and its training time when that is over the budget too); the next best lever is kept."""
@@ -131,7 +162,8 @@ def test_pairs_are_compared_directly(tmp_path):
 def test_suite_sizes():
     """Each validation set keeps its own size unless one limit is given for all (0: every
     sentence); a plain list takes 30 each; a negative limit is refused."""
-    assert suite_sizes() == VALIDATION_SETS and VALIDATION_SETS["multiconer2_coarse:dev"] > VALIDATION_SETS["multiconer2:dev"]
+    assert suite_sizes() == VALIDATION_SETS
+    assert VALIDATION_SETS["multiconer2_coarse_sample:dev"] > VALIDATION_SETS["multiconer2_sample:dev"]
     assert suite_sizes(limit=5) == dict.fromkeys(VALIDATION_SETS, 5)
     assert suite_sizes(limit=0) == dict.fromkeys(VALIDATION_SETS, 0)
     assert suite_sizes(["multiconer2:dev"]) == {"multiconer2:dev": 30}
@@ -201,21 +233,31 @@ def test_weighted_sources_draw_n_times_a_round(tmp_path):
 
 
 def test_the_committed_campaign_and_the_default_profile_agree():
-    """campaign/results.json (the output of `uner campaign`, shown by notebook 12) is read
-    back whole, its kept configuration is one it tried, and the default profile uses it:
-    the winner becomes the default."""
-    from unerlib.campaign import load_results
+    """campaign/results.json (the output of `uner campaign`, shown by notebook 12) and
+    campaign/first_suite.json (rounds 1-12 on the first suite) are read back whole; each holds
+    the pairs of PAIRS whose both configurations it scored, on its own suite, and every pair is
+    in one of them; the current file's kept configuration is one it tried, and the default
+    profile uses it: the winner becomes the default."""
+    from unerlib.campaign import SUITES, load_results
     from unerlib.pipeline import load_profile, project_root
 
-    res = load_results(project_root() / "campaign" / "results.json")
-    assert {"base", "configs", "per_set", "summary", "kept", "why", "machine"} <= set(res)
-    assert res["kept"] in res["configs"] and [r["config"] for r in res["summary"]] == list(res["configs"])
-    assert {r["dataset"] for r in res["per_set"]} == set(res["validation_sets"])
-    assert [(r["config"], r["against"]) for r in res["pairs"]] == list(PAIRS)  # every pair was scored
-    assert all(r["diff low"] <= r["difference"] <= r["diff high"] for r in res["pairs"])
-    check = res["empty_check"]  # the students' empty-answer probability against gold, one row per configuration
-    assert [r["config"] for r in check["rows"]] == list(res["configs"]) and check["set"] in res["validation_sets"]
-    assert all(r["AUC low"] <= r["AUC"] <= r["AUC high"] for r in check["rows"])
+    files = {"current": "results.json", "first": "first_suite.json"}
+    seen = set()
+    for suite, name in files.items():
+        res = load_results(project_root() / "campaign" / name)
+        assert {"base", "configs", "per_set", "summary", "kept", "why", "machine"} <= set(res)
+        assert res["kept"] in res["configs"] and [r["config"] for r in res["summary"]] == list(res["configs"])
+        assert res["limits"] == SUITES[suite] and set(res["validation_sets"]) == set(SUITES[suite])
+        assert {r["dataset"] for r in res["per_set"]} == set(res["validation_sets"])
+        scored = [p for p in PAIRS if set(p) <= set(res["configs"])]
+        assert [(r["config"], r["against"]) for r in res["pairs"]] == scored
+        seen.update(scored)
+        assert all(r["diff low"] <= r["difference"] <= r["diff high"] for r in res["pairs"])
+        check = res["empty_check"]  # the students' empty-answer probability against gold, one row per configuration
+        assert [r["config"] for r in check["rows"]] == list(res["configs"]) and check["set"] in res["validation_sets"]
+        assert all(r["AUC low"] <= r["AUC"] <= r["AUC high"] for r in check["rows"])
+    assert seen == set(PAIRS)
+    res = load_results(project_root() / "campaign" / files["current"])
     default = load_profile("default")["parameters"]
     base = {**res["base"], **res["configs"][res["kept"]]}
     base = {"lora_layers": 0, **base}  # a field the recorded base predates, at its value then
@@ -264,6 +306,34 @@ def test_a_round_can_start_from_an_earlier_rounds_base(tmp_path, monkeypatch, ca
     written = json.loads(out.read_text())
     assert written["base"] == {"model": "m", "quantize": "int8"} and written["kept"] == "int8 rows"
     assert "`int8 rows` minus `float32`" not in capsys.readouterr().out  # float32 was not scored
+
+
+def test_a_round_can_be_scored_on_the_first_suite(tmp_path, monkeypatch):
+    """`uner campaign --suite first` scores on the suite of rounds 1-12 (the MultiCoNER II
+    views on the dev file's first sentences), with that suite's empty-answer check."""
+    import unerlib.campaign as campaign
+    from unerlib.campaign import EMPTY_CHECKS, SUITES
+    from unerlib.cli import main
+
+    assert set(SUITES["first"]) != set(SUITES["current"]) and EMPTY_CHECKS["first"][0] in SUITES["first"]
+    seen = {}
+
+    def fake_run(base, configs, sets, **_):
+        seen["sets"] = sets
+        return _scores(tmp_path, {"frequency x1": 3, "int8 rows": 6})
+
+    def fake_check(scores, base, configs, check, **_):
+        seen["check"] = check
+        return pd.DataFrame([{"config": c, "AUC": 0.5, "AUC low": 0.4, "AUC high": 0.6} for c in configs])
+
+    monkeypatch.setattr(campaign, "run_campaign", fake_run)
+    monkeypatch.setattr(campaign, "empty_check", fake_check)
+    out = tmp_path / "first.json"
+    main(["campaign", "--configs", "frequency x1,int8 rows", "--suite", "first", "--out", str(out)])
+    assert seen == {"sets": SUITES["first"], "check": EMPTY_CHECKS["first"]}
+    assert json.loads(out.read_text())["limits"] == SUITES["first"]
+    with pytest.raises(SystemExit):
+        main(["campaign", "--suite", "second"])
 
 
 def test_a_round_carries_the_earlier_rounds_rows(tmp_path, monkeypatch, capsys):
@@ -335,3 +405,18 @@ def test_pairs_inside_the_spread_of_two_training_draws_say_so():
     assert "within the 3.00 F1 between two draws of one recipe, `a seed 1` and `a`" in words[1]
     assert "within" not in words[2] and "within" not in words[3]  # one student decoded two ways; beyond the spread
     assert "draws" not in pair_sentence(pairs)
+
+
+@pytest.mark.data
+def test_the_suite_table_shows_what_the_first_sentences_hold(data_root):
+    """The first suite's fine MultiCoNER II view (the dev file's first 40 sentences) holds mostly
+    one type; the current suite's sample of the same split does not."""
+    from unerlib.campaign import SUITES, suite_table
+
+    first = suite_table({"multiconer2:dev": 40}, root=data_root).iloc[0]
+    assert first["most frequent type"] == "other person" and first["its share %"] > 50
+    assert first["sentences"] == 40 and first["questions"] == 40 * 33
+    now = suite_table(root=data_root).set_index("set")
+    assert list(now.index) == list(SUITES["current"])
+    assert now.loc["multiconer2_sample:dev", "its share %"] < 30
+    assert (now["gold mentions"] > 0).all()

@@ -151,6 +151,20 @@ def test_report_runs_a_good_notebook(tmp_path, fake_env):
     assert list(log["seconds"]) == ["notebooks/bad.ipynb"]
 
 
+def test_a_progress_bar_is_kept_as_one_output(tmp_path, fake_env):
+    """A cell's progress bar (a carriage return a step, on stderr) is kept in the executed copy
+    as one stderr output holding its last state, not one output a step."""
+    root = _project(tmp_path, {"parameters": {"x": 1}, "notebooks": {}})
+    _notebook(root / "notebooks" / "bad.ipynb", [
+        "import sys\nfrom tqdm.std import tqdm\nfor _ in tqdm(range(40), file=sys.stderr, mininterval=0):\n"
+        "    pass\nprint('done')"])
+    stage = run_report("test", root=root, build=False)
+    outputs = nbformat.read(stage / "notebooks" / "bad.ipynb", as_version=4).cells[-1].outputs
+    assert sorted(o["name"] for o in outputs) == ["stderr", "stdout"]
+    bar = next(o["text"] for o in outputs if o["name"] == "stderr")
+    assert "40/40" in bar and "\r" not in bar and " 0/40" not in bar
+
+
 def test_failing_cell_index_names_the_source_cell(tmp_path, fake_env):
     root = _project(tmp_path, {"parameters": {"x": 5}, "notebooks": {}})
     _notebook(root / "notebooks" / "bad.ipynb", ["y = 2", "raise ValueError('boom')"])

@@ -140,3 +140,31 @@ def test_validation_splits_of_the_shared_data(data_root):
     q_test = load_questions("wfb_1k", limit=2, root=data_root)
     assert {q.passage for q in q_dev}.isdisjoint({q.passage for q in q_test})
     assert len({q.passage for q in q_dev}) == 2 and all(q.id.startswith("wfb_1k:dev") for q in q_dev)
+
+
+def test_sampled_views_read_the_same_sentences_in_a_seeded_order(data_root):
+    """The MultiCoNER II dev file opens with a run of person names; the ``_sample`` views read
+    the same sentences in a seeded random order, so the campaign's first N sentences are a
+    sample of the split: same sentences and mentions, another order, the same order every time,
+    ids numbered in it; no single type holds most gold mentions of its first 100 sentences, as one
+    does of the file's first 40."""
+    from collections import Counter
+
+    from unerlib.registry import dataset_types, get_spec, load_dataset
+
+    dev = load_dataset("multiconer2", "dev", data_root)
+    for name, plain in (("multiconer2_sample", dev), ("multiconer2_coarse_sample",
+                                                      load_dataset("multiconer2_coarse", "dev", data_root))):
+        sample = load_dataset(name, "dev", data_root)
+        assert get_spec(name).shuffle_seed is not None
+        assert sorted(r.text for r in sample) == sorted(r.text for r in plain)
+        assert [r.text for r in sample] != [r.text for r in plain]
+        assert [r.text for r in sample] == [r.text for r in load_dataset(name, "dev", data_root)]
+        assert [r.id for r in sample] == [f"{name}/dev/{i}" for i in range(len(sample))]
+        assert sorted((m.text, m.type) for r in sample for m in r.mentions) == sorted(
+            (m.text, m.type) for r in plain for m in r.mentions)
+        assert dataset_types(name, sample) == dataset_types(name.removesuffix("_sample"), plain)
+    first = Counter(m.type for r in dev[:40] for m in r.mentions)  # the first suite read these 40
+    sampled = Counter(m.type for r in load_dataset("multiconer2_sample", "dev", data_root)[:100] for m in r.mentions)
+    assert first.most_common(1)[0][1] > 0.5 * sum(first.values())  # the file's opening: mostly one type
+    assert sampled.most_common(1)[0][1] < 0.3 * sum(sampled.values())

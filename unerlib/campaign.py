@@ -5,7 +5,7 @@ training recipe, inference settings); each is trained and scored on the validati
 (:data:`unerlib.registry.VALIDATION`: corpora that are neither teacher sources, nor
 zero-shot test sets, nor in the domain breakdown), never on the seven test sets. A
 configuration is kept over the baseline only when its paired difference on the validation
-average is resolved above zero. ``uner campaign`` runs it and writes the results JSON that
+average is resolved above zero; one with seed replicates is ranked by its draws' mean. ``uner campaign`` runs it and writes the results JSON that
 the campaign chapter shows (committed under ``campaign/``, with machine and date).
 """
 
@@ -18,25 +18,10 @@ from typing import Any, NamedTuple, Sequence
 
 from .campaign_configs import CONFIGS, PAIRS, REPLICATES, UNAFFORDABLE
 from .campaign_pairs import pair_sentence, pair_table, training_spread  # noqa: F401  (the pairs live there)
+from .campaign_suite import (EMPTY_CHECK, EMPTY_CHECKS, SUITES, VALIDATION_SETS, empty_check_size,  # noqa: F401
+                             suite_sizes, suite_table)
 from .registry import VALIDATION, teacher_sources
 from .runs import LATER_DEFAULTS
-
-#: the validation sets scored by default (``name:split`` -> sentences, all their types). The
-#: fine views (33 and 43 types) ask many questions a sentence; the coarse views of the same
-#: corpora (6 and 15 types, as the zero-shot sets ask) are cheap, so they get more sentences.
-#: 1k-WFB-g (116 types a sentence) is registered for validation but too costly per sentence.
-VALIDATION_SETS: dict[str, int] = {"multiconer2:dev": 40, "figer_gold:test": 40,
-                                   "multiconer2_coarse:dev": 200, "figer_gold_coarse:test": 100}
-
-
-def suite_sizes(sets: dict[str, int] | Sequence[str] = VALIDATION_SETS, limit: int | None = None) -> dict[str, int]:
-    """Sentences per validation set: ``limit`` for every set when given (0: every sentence),
-    else each set's own size (a plain list of sets without ``limit`` takes 30 sentences each)."""
-    if limit is not None and limit < 0:
-        raise ValueError(f"limit must be a number of sentences (0: all of them), got {limit}")
-    sizes = dict(sets) if isinstance(sets, dict) else dict.fromkeys(sets, 30)
-    return {name: n if limit is None else limit for name, n in sizes.items()}
-
 
 def parse_configs(spec: str | Sequence[str]) -> dict[str, dict[str, Any]]:
     """Configurations by name (``"all"`` or a comma list of :data:`CONFIGS` names)."""
@@ -164,16 +149,66 @@ def summary(scores, baseline: str | None = None):
 TRAIN_BUDGET_S = 900.0
 
 
-def choose(table, budget_s: float = TRAIN_BUDGET_S) -> tuple[str, str]:
+def draws_of(table, configs: dict[str, dict[str, Any]] | None) -> dict[str, list[str]]:
+    """For each configuration of ``table``, the configurations in it that are draws of the same
+    recipe: itself, then those whose definition differs from it in ``seed`` alone (its
+    replicates). Without ``configs`` every configuration is its only draw."""
+    from .campaign_pairs import _differ
+
+    names = list(table["config"])
+    if not configs:
+        return {n: [n] for n in names}
+    return {n: [n, *(m for m in names if m != n and n in configs and m in configs
+                     and _differ(configs[n], configs[m]) == {"seed"})] for n in names}
+
+
+def recipe_scores(table, configs: dict[str, dict[str, Any]] | None) -> dict[str, tuple[float, str]]:
+    """Each configuration's score for the choice, and how it was reached: the mean of its
+    draws' validation averages when it has replicates (:func:`draws_of`); for a decoding of a
+    replicated student (differing from it only in :data:`DECODING_KEYS`), that student's mean
+    shifted by the decoding's own difference from it; else its own average."""
+    from .campaign_pairs import DECODING_KEYS, _differ
+
+    f1 = dict(zip(table["config"], table["F1"]))
+    if not configs:
+        return {n: (v, "") for n, v in f1.items()}
+    draws = draws_of(table, configs)
+    mean = {n: sum(f1[d] for d in ds) / len(ds) for n, ds in draws.items()}
+    out: dict[str, tuple[float, str]] = {}
+    for n, ds in draws.items():
+        if len(ds) > 1:
+            out[n] = (mean[n], f"{mean[n]:.1f} F1 as the mean of its {len(ds)} draws ("
+                      + ", ".join(f"{f1[d]:.1f}" for d in ds) + ")")
+            continue
+        parents = [p for p in draws if p != n and len(draws[p]) > 1 and n in configs and p in configs
+                   and 0 < len(_differ(configs[n], configs[p])) and _differ(configs[n], configs[p]) <= set(DECODING_KEYS)]
+        if parents:
+            p = max(parents, key=lambda q: len(draws[q]))
+            score = mean[p] + f1[n] - f1[p]
+            out[n] = (score, f"{score:.1f} F1 as the mean of the {len(draws[p])} draws of `{p}` ({mean[p]:.1f}) "
+                      f"shifted by this decoding's {f1[n] - f1[p]:+.1f} on its first draw")
+        else:
+            out[n] = (f1[n], "")
+    return out
+
+
+def choose(table, budget_s: float = TRAIN_BUDGET_S,
+           configs: dict[str, dict[str, Any]] | None = None) -> tuple[str, str]:
     """The configuration kept and why: the best validation average among those whose
     paired difference over the baseline (the first row) is resolved above zero and whose
     measured training time is within ``budget_s`` seconds (a configuration without a
-    recorded time counts as within), else the baseline. Replicates (:data:`REPLICATES`)
-    and the configurations of :data:`UNAFFORDABLE` are never kept; the reason names those
-    resolved above the baseline that were left out although they score above the one kept, and why."""
+    recorded time counts as within), else the baseline. With ``configs``, configurations are
+    ranked by :func:`recipe_scores` (a replicated recipe by its draws' mean, a decoding of it
+    by that mean and its own shift), since two draws of one recipe differ by more than the
+    paired interval says. Replicates
+    (:data:`REPLICATES`) and the configurations of :data:`UNAFFORDABLE` are never kept; the
+    reason names those resolved above the baseline that were left out although they score
+    above the one kept, and why."""
     import pandas as pd
 
     baseline = table["config"].iloc[0]
+    recipe = recipe_scores(table, configs)
+    score = {n: v for n, (v, _) in recipe.items()}
     better = table[table.get("verdict", "") == "supported"] if "verdict" in table else table.iloc[0:0]
     better = better[~better["config"].isin(REPLICATES)]
     col = f"minus {baseline}"
@@ -184,39 +219,32 @@ def choose(table, budget_s: float = TRAIN_BUDGET_S) -> tuple[str, str]:
         s = row.get("train s")
         return s is None or bool(pd.isna(s)) or s <= budget_s
 
+    def scored(name: str) -> str:
+        return f", {recipe[name][1]}" if recipe[name][1] else ""
+
     over = [r for _, r in better.iterrows() if not within(r)]
     better = better[[within(r) for _, r in better.iterrows()]] if not better.empty else better
     def left_out(row, why: str) -> str:
         return (f"; `{row['config']}` is resolved above it ({row[col]:+.1f} F1, paired 95% interval "
-                f"[{row['diff low']:+.1f}, {row['diff high']:+.1f}]) but {why}")
+                f"[{row['diff low']:+.1f}, {row['diff high']:+.1f}]{scored(row['config'])}) but {why}")
 
     # the configurations left out that score above the one kept: those the rule would otherwise keep
-    floor = -float("inf") if better.empty else float(better["F1"].max())
+    floor = -float("inf") if better.empty else max(score[n] for n in better["config"])
     note = "".join(left_out(r, f"trains {r['train s']:.0f} s, over the training budget of {budget_s:.0f} s")
-                   for r in over if r["F1"] > floor)
+                   for r in over if score[r["config"]] > floor)
     note += "".join(left_out(r, UNAFFORDABLE[r["config"]] + ("" if within(r) else f", and trains "
                                                              f"{r['train s']:.0f} s, over the budget of {budget_s:.0f} s"))
-                    for r in unaffordable if r["F1"] > floor)
+                    for r in unaffordable if score[r["config"]] > floor)
     if better.empty:
         return baseline, (f"no configuration within the training budget beats the baseline `{baseline}` with a "
                           f"paired interval above zero on the validation suite{note}; the baseline is kept")
-    best = better.sort_values("F1", ascending=False).iloc[0]
-    return str(best["config"]), (f"`{best['config']}` has the highest validation average among the "
+    best = better[better["config"] == max(better["config"], key=score.get)].iloc[0]
+    ranked = "" if not configs else (" (over the draws of its student's recipe)" if recipe[best["config"]][1] else
+                                     " (a single draw)")
+    return str(best["config"]), (f"`{best['config']}` has the highest validation average{ranked} among the "
                                  f"configurations within the training budget resolved above the baseline `{baseline}` "
                                  f"({best[col]:+.1f} F1, paired 95% interval [{best['diff low']:+.1f}, "
-                                 f"{best['diff high']:+.1f}]){note}")
-
-
-#: where the campaign asks whether a student's "none" depends on the type (:mod:`unerlib.emptiness`):
-#: one coarse validation view and its first sentences
-EMPTY_CHECK: tuple[str, int] = ("multiconer2_coarse:dev", 100)
-
-
-def empty_check_size(limit: int | None = None) -> tuple[str, int]:
-    """:data:`EMPTY_CHECK`, at most ``limit`` sentences when the suite is cut to that many
-    (``None`` or 0: its own size)."""
-    name, n = EMPTY_CHECK
-    return (name, min(n, limit)) if limit else (name, n)
+                                 f"{best['diff high']:+.1f}]{scored(best['config'])}){note}")
 
 
 def empty_check(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]],
@@ -334,7 +362,7 @@ def results(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]], li
     table = pd.concat([summary(scores, baseline), pd.DataFrame(carried.summary if carried else [])],
                       ignore_index=True)
     table = table.sort_values("config", key=lambda s: s.map(_rank), kind="stable", ignore_index=True)
-    kept, why = choose(table)
+    kept, why = choose(table, configs=configs)
     pairs = pair_table(scores).to_dict(orient="records") + (carried.pairs if carried else [])
     position = {p: i for i, p in enumerate(PAIRS)}
     pairs.sort(key=lambda r: position.get((r["config"], r["against"]), len(position)))

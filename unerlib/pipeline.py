@@ -112,8 +112,10 @@ def execute_notebook(source: Path, target: Path, parameters: dict[str, Any], cwd
 
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
+        # coalesce_streams (nbclient): a cell's stream messages merged into one output per stream
+        # and carriage returns applied, so a progress bar is kept as its last state, not one output a step
         pm.execute_notebook(str(source), str(target), parameters=parameters, cwd=str(cwd),
-                            kernel_name="python3", progress_bar=True)
+                            kernel_name="python3", progress_bar=True, coalesce_streams=True)
     except PapermillExecutionError as err:
         raise ReportError(
             f"notebook {source} failed in cell {_source_cell(source, err)} "

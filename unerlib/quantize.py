@@ -65,7 +65,14 @@ class _SharedInput:
         return out
 
 
-class Int8RowLinear(torch.nn.Module):
+class _LinearRepr:
+    """``torch.nn.Linear``'s printed form for the linear layers below."""
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Int8RowLinear(_LinearRepr, torch.nn.Module):
     """A ``torch.nn.Linear`` in int8: weights per output channel, activations per row."""
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None):
@@ -89,11 +96,8 @@ class Int8RowLinear(torch.nn.Module):
             out.add_(self.bias)
         return out.reshape(*x.shape[:-1], self.out_features).to(x.dtype)
 
-    def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
-
-class BF16Linear(torch.nn.Module):
+class BF16Linear(_LinearRepr, torch.nn.Module):
     """A ``torch.nn.Linear`` with bfloat16 weights: its input rounded to bfloat16, the output
     returned in the input's dtype."""
 
@@ -105,9 +109,6 @@ class BF16Linear(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.nn.functional.linear(x.to(torch.bfloat16), self.weight, self.bias).to(x.dtype)
-
-    def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
 class Int8RowShared(torch.nn.Module):
