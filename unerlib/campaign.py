@@ -5,8 +5,9 @@ training recipe, inference settings); each is trained and scored on the validati
 (:data:`unerlib.registry.VALIDATION`: corpora that are neither teacher sources, nor
 zero-shot test sets, nor in the domain breakdown), never on the seven test sets. A
 configuration is kept over the baseline only when its paired difference on the validation
-average is resolved above zero; one with seed replicates is ranked by its draws' mean. ``uner campaign`` runs it and writes the results JSON that
-the campaign chapter shows (committed under ``campaign/``, with machine and date).
+average is resolved above zero; one with seed replicates is ranked by its draws' mean.
+``uner campaign`` runs it and writes the results JSON that the campaign chapter shows
+(committed under ``campaign/``, with machine and date).
 """
 
 from __future__ import annotations
@@ -181,7 +182,7 @@ def recipe_scores(table, configs: dict[str, dict[str, Any]] | None) -> dict[str,
                       + ", ".join(f"{f1[d]:.1f}" for d in ds) + ")")
             continue
         parents = [p for p in draws if p != n and len(draws[p]) > 1 and n in configs and p in configs
-                   and 0 < len(_differ(configs[n], configs[p])) and _differ(configs[n], configs[p]) <= set(DECODING_KEYS)]
+                   and set() < _differ(configs[n], configs[p]) <= set(DECODING_KEYS)]
         if parents:
             p = max(parents, key=lambda q: len(draws[q]))
             score = mean[p] + f1[n] - f1[p]

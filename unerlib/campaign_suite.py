@@ -17,7 +17,8 @@ VALIDATION_SETS: dict[str, int] = {"multiconer2_sample:dev": 100, "figer_gold:te
                                    "multiconer2_coarse_sample:dev": 200, "figer_gold_coarse:test": 100}
 SUITES: dict[str, dict[str, int]] = {
     "current": VALIDATION_SETS,
-    "first": {"multiconer2:dev": 40, "figer_gold:test": 40, "multiconer2_coarse:dev": 200, "figer_gold_coarse:test": 100},
+    "first": {"multiconer2:dev": 40, "figer_gold:test": 40, "multiconer2_coarse:dev": 200,
+              "figer_gold_coarse:test": 100},
 }
 
 

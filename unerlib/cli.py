@@ -7,9 +7,9 @@ import json
 import sys
 from typing import Sequence
 
+from .cli_pipeline import _cmd_campaign, _cmd_construct, _cmd_instructions, _cmd_report, _cmd_train
 from .data import DataError
 from .instructions import NEGATIVE_STRATEGIES
-from .cli_pipeline import _cmd_campaign, _cmd_construct, _cmd_instructions, _cmd_report, _cmd_train
 from .pipeline import PROFILES
 
 
