@@ -105,6 +105,39 @@ class _Loaded(Exception):
     pass
 
 
+def test_an_evaluation_in_another_artifacts_folder_is_found(tmp_path, re3d_root, monkeypatch):
+    """An evaluation cached under another artifacts folder (``root``, e.g. a fresh clone's)
+    keys its adapter relative to that folder, as the run that made it did: it is found
+    there, not answered again by a student loaded from the adapter."""
+    from unerlib.evaluation import evaluate_sets, evaluation_params
+    from unerlib.inference import load_questions
+
+    art = tmp_path / "elsewhere" / "artifacts"
+    adapter = art / "students" / "abc123"
+    adapter.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)  # the default artifacts folder (./artifacts) is not that one
+    monkeypatch.delenv("UNER_ARTIFACTS", raising=False)
+    params = evaluation_params("m", adapter, "re3d", 1, 8, root=art)
+    assert params["adapter"] == "students/abc123" == evaluation_params("m", "students/abc123", "re3d", 1, 8)["adapter"]
+    folder = artifact_dir("evaluations", params, art)
+    with open(folder / "predictions.jsonl", "w") as fh:
+        for q in load_questions("re3d", 1, re3d_root):
+            fh.write(json.dumps({"id": q.id, "type": q.type, "prediction": "[]", "stop": "end"}) + "\n")
+    from unerlib.evaluation import score_predictions
+
+    (folder / "metrics.json").write_text(json.dumps(score_predictions("re3d", folder / "predictions.jsonl", 1,
+                                                                      re3d_root)))
+    mark_done(folder)
+
+    def load(*args, **kwargs):
+        raise _Loaded()
+
+    monkeypatch.setattr("unerlib.student.load_student", load)
+    table = evaluate_sets("m", adapter, sets=["re3d"], limit=1, max_new_tokens=8, progress=False, root=art,
+                          data_root=re3d_root)
+    assert table.iloc[0]["key"] == folder.name
+
+
 def test_an_evaluation_is_cut_from_a_larger_one(tmp_path, re3d_root, monkeypatch):
     """The first sentence of re3d is cut from the finished evaluation of all of it: no
     model is loaded ("m" is none) and its answers are the larger evaluation's."""

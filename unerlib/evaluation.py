@@ -33,11 +33,11 @@ CHUNK_PASSAGES = 40
 def evaluation_params(model: str, adapter: str | os.PathLike | None, data: str, limit: int | None,
                       max_new_tokens: int, stop_loops: bool = True, quantize: str = "",
                       empty_bias: float = 0.0, constrain_spans: bool = False,
-                      one_type_per_entity: bool = False) -> dict[str, Any]:
-    """The parameters that key an evaluation (the adapter by its artifact label);
-    ``empty_bias``, ``constrain_spans`` and ``one_type_per_entity`` only when set, so
-    evaluations without them keep their keys."""
-    return {"model": model, "adapter": artifact_label(adapter) if adapter else None, "data": data,
+                      one_type_per_entity: bool = False, root: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The parameters that key an evaluation (the adapter by its artifact label under the
+    artifacts ``root`` the evaluation is cached in); ``empty_bias``, ``constrain_spans`` and
+    ``one_type_per_entity`` only when set, so evaluations without them keep their keys."""
+    return {"model": model, "adapter": artifact_label(adapter, root) if adapter else None, "data": data,
             "limit": limit or None, "max_new_tokens": max_new_tokens, "stop_loops": stop_loops, "quantize": quantize,
             **({"empty_bias": float(empty_bias)} if empty_bias else {}),
             **({"constrain_spans": True} if constrain_spans else {}),
@@ -122,7 +122,7 @@ def evaluate_sets(model: str = EMBEDDED, adapter: str | os.PathLike | None = Non
     rows, keys = [], {}
     for name in sets:
         params = evaluation_params(model, adapter, name, limit, cap(name), stop_loops, quantize, empty_bias,
-                                   constrain_spans, one_type_per_entity)
+                                   constrain_spans, one_type_per_entity, root)
         if max_new_tokens == "auto":  # recorded, so a summary groups a student's sets whatever their caps
             params["answer_cap"] = "auto"
         folder = artifact_dir("evaluations", params, root)
