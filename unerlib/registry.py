@@ -160,6 +160,7 @@ _TSV = {"token_col": 0, "tag_col": 1, "sep": "\t", "ncols": 2}
 _IDX = {"token_col": 1, "tag_col": 2, "sep": "\t", "ncols": 3}
 _TAG_FIRST = {"token_col": 1, "tag_col": 0, "sep": "\t", "ncols": 2}
 _CONLL03 = {"token_col": 0, "tag_col": 3, "sep": None, "ncols": 4}
+_MULTICONER = {**_CONLL03, "comment": "# id"}  # MultiCoNER II: CoNLL columns, a "# id" line before each sentence
 _SPACE2 = {"token_col": 0, "tag_col": 1, "sep": None, "ncols": 2}
 _SO = {"token_col": 0, "tag_col": 1, "sep": "\t", "ncols": 4}
 _ANEM = {"token_col": 0, "tag_col": 3, "sep": "\t", "ncols": 4, "offset_cols": (1, 2)}
@@ -237,24 +238,24 @@ SPECS: tuple[DatasetSpec, ...] = (
     DatasetSpec("multiconer2", "general", "columns",
                 {"train": ("raw/multiconer2-en/en-train10.conll", "raw/multiconer2-en/en-train90.conll"),
                  "dev": ("raw/multiconer2-en/en-dev.conll",)},
-                {"token_col": 0, "tag_col": 3, "sep": None, "ncols": 4, "comment": "# id"},
+                _MULTICONER,
                 note="MultiCoNER II English, 33 fine types, lower-cased short sentences; dev is validation"),
     DatasetSpec("figer_gold", "general", "token_spans_json", {"test": ("raw/figer-gold/figer_gold.json",)},
                 note="FIGER gold (Ling & Weld 2012), 43 hierarchical types; a mention is gold for every "
                      "label of its path; validation"),
     # coarse views of the same sentences: a handful of broad types, as the zero-shot sets ask
     DatasetSpec("multiconer2_coarse", "general", "columns", {"dev": ("raw/multiconer2-en/en-dev.conll",)},
-                {"token_col": 0, "tag_col": 3, "sep": None, "ncols": 4, "comment": "# id"},
+                _MULTICONER,
                 type_map=MULTICONER_COARSE,
                 types=("person", "location", "group", "creative work", "product", "medical entity"),
                 note="MultiCoNER II dev under its six coarse groups; validation"),
     # the same dev sentences in a seeded random order: the file opens with a run of person names
     # (three in four gold mentions of its first 200 sentences), so its first sentences are no sample
     DatasetSpec("multiconer2_sample", "general", "columns", {"dev": ("raw/multiconer2-en/en-dev.conll",)},
-                {"token_col": 0, "tag_col": 3, "sep": None, "ncols": 4, "comment": "# id"}, shuffle_seed=0,
+                _MULTICONER, shuffle_seed=0,
                 note="MultiCoNER II dev (33 fine types) in a seeded random order; validation"),
     DatasetSpec("multiconer2_coarse_sample", "general", "columns", {"dev": ("raw/multiconer2-en/en-dev.conll",)},
-                {"token_col": 0, "tag_col": 3, "sep": None, "ncols": 4, "comment": "# id"},
+                _MULTICONER,
                 type_map=MULTICONER_COARSE,
                 types=("person", "location", "group", "creative work", "product", "medical entity"), shuffle_seed=0,
                 note="MultiCoNER II dev under its six coarse groups, in a seeded random order; validation"),
