@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Sequence
 
+from .campaign_suite import SUITES
 from .cli_pipeline import _cmd_campaign, _cmd_construct, _cmd_instructions, _cmd_report, _cmd_train
 from .data import DataError
 from .instructions import NEGATIVE_STRATEGIES
@@ -259,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None,
                    help="sentences per validation set (all their types); default: each set's own size "
                         "(unerlib.campaign.VALIDATION_SETS)")
-    p.add_argument("--suite", choices=["current", "first"], default="current",
+    p.add_argument("--suite", choices=list(SUITES), default="current",
                    help="the validation suite: the current one, or the first (rounds 1-12, whose MultiCoNER II "
                         "views read the dev file's first sentences; campaign/first_suite.json)")
     p.add_argument("--out", default="campaign/results.json")
