@@ -41,10 +41,10 @@ from unerlib.student import EMBEDDED, load_student
 METHODS = {"official": {"method": "official"}, "naive": {"method": "naive"},
            "fast_noloop": {"method": "fast", "stop_loops": False}, "fast": {"method": "fast"},
            "fast_int8": {"method": "fast"}, "fast_int8_row": {"method": "fast"}, "fast_int8_body": {"method": "fast"},
-           "fast_int8_bf16_head": {"method": "fast"}}
+           "fast_int8_bf16_head": {"method": "fast"}, "fast_bf16": {"method": "fast"}}
 #: the quantization each method's student is loaded with (the others: float32)
 QUANTIZE = {"fast_int8": "int8", "fast_int8_row": "int8_row", "fast_int8_body": "int8_body",
-            "fast_int8_bf16_head": "int8_bf16_head"}
+            "fast_int8_bf16_head": "int8_bf16_head", "fast_bf16": "bf16"}
 
 
 def main() -> None:

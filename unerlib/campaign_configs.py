@@ -166,6 +166,16 @@ CONFIGS: dict[str, dict[str, Any]] = {
                                                        "negatives": "corpus", "n_negatives": 3,
                                                        "quantize": "int8_bf16_head", "one_type_per_entity": True,
                                                        "learning_rate": 3e-3, "seed": 1},
+    # round 13, decoding only: the kept student's linear layers in bfloat16 (norms, embeddings and
+    # the residual stream in float32), which the CPU multiplies with its bfloat16 instructions
+    # (benchmarks/bench_inference.py: nearly int8's speed, its answers closer to float32's), and
+    # in float32 itself, what every int8 decoding approximates
+    "2500 passages diverse corpus x3 lr 3e-3 bf16": {"n_passages": 2500, "sources": "diverse", "negatives": "corpus",
+                                                     "n_negatives": 3, "quantize": "bf16",
+                                                     "one_type_per_entity": True, "learning_rate": 3e-3},
+    "2500 passages diverse corpus x3 lr 3e-3 float32": {"n_passages": 2500, "sources": "diverse",
+                                                        "negatives": "corpus", "n_negatives": 3, "quantize": "",
+                                                        "one_type_per_entity": True, "learning_rate": 3e-3},
 }
 
 #: configurations that repeat another's recipe with another seed (the baseline's, or a lever's):
@@ -185,6 +195,7 @@ _FLOAT32 = "decodes in float32, which the default report cannot afford"
 _FLOAT_HEAD = ("decodes with a float32 output head (int8_body), which the default report cannot afford "
                "(decoded so, round 8's report ran over its 45 minutes)")
 UNAFFORDABLE: dict[str, str] = {"float32": _FLOAT32, "2000 passages float32": _FLOAT32,
+                                "2500 passages diverse corpus x3 lr 3e-3 float32": _FLOAT32,
                                 **{name: _FLOAT_HEAD for name, config in CONFIGS.items()
                                    if config.get("quantize") == "int8_body"}}
 
@@ -236,4 +247,11 @@ PAIRS: tuple[tuple[str, str], ...] = (("int8 rows", "float32"), ("2000 passages 
                                       ("2500 passages diverse corpus x3 lr 3e-3 seed 1",
                                        "2500 passages diverse corpus x3 lr 3e-3"),
                                       ("2500 passages diverse corpus x3 lr 3e-3 seed 1",
-                                       "2500 passages corpus x3 lr 3e-3 seed 1"))
+                                       "2500 passages corpus x3 lr 3e-3 seed 1"),
+                                      # round 13: each decoding against the kept one, bfloat16 against float32
+                                      ("2500 passages diverse corpus x3 lr 3e-3 bf16",
+                                       "2500 passages diverse corpus x3 lr 3e-3"),
+                                      ("2500 passages diverse corpus x3 lr 3e-3 float32",
+                                       "2500 passages diverse corpus x3 lr 3e-3"),
+                                      ("2500 passages diverse corpus x3 lr 3e-3 bf16",
+                                       "2500 passages diverse corpus x3 lr 3e-3 float32"))

@@ -153,6 +153,16 @@ def quantize_rows(model: torch.nn.Module, share_inputs: bool = True,
     return model
 
 
+def linears_bf16(model: torch.nn.Module) -> torch.nn.Module:
+    """``model`` with every ``torch.nn.Linear`` replaced, in place, by :class:`BF16Linear`
+    (the embeddings, norms and residual stream stay in float32)."""
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, torch.nn.Linear):
+                setattr(parent, name, BF16Linear(child))
+    return model
+
+
 def quantize_dynamic(model: torch.nn.Module) -> torch.nn.Module:
     """``model`` with every ``torch.nn.Linear`` replaced by torch's int8 dynamic quantization
     (one activation scale per batch)."""
@@ -180,4 +190,6 @@ def quantize(model: torch.nn.Module, how: str, tokenizer=None) -> torch.nn.Modul
         if how == "int8_bf16_head" and isinstance(getattr(model, "lm_head", None), torch.nn.Linear):
             model.lm_head = BF16Linear(model.lm_head)
         return model
+    if how == "bf16":
+        return linears_bf16(model)
     return quantize_rows(model) if how == "int8_row" else quantize_dynamic(model)

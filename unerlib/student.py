@@ -100,7 +100,7 @@ def _save_snapshot(model, tokenizer, folder: Path) -> None:
 
 #: how :func:`load_student` may quantize a student for inference ("" leaves it as loaded;
 #: :mod:`unerlib.quantize` says how the two int8 ways differ)
-QUANTIZE = ("", "int8", "int8_row", "int8_smooth", "int8_body", "int8_bf16_head")
+QUANTIZE = ("", "int8", "int8_row", "int8_smooth", "int8_body", "int8_bf16_head", "bf16")
 
 
 def load_student(name: str = EMBEDDED, adapter: str | None = None, dtype: str = "auto",
