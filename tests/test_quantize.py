@@ -136,3 +136,23 @@ def test_int8_bf16_head_multiplies_the_head_in_bfloat16(tiny_dir):
     assert torch.allclose(out.logits, hidden @ weight.T, atol=0.05, rtol=0.02)
     assert not torch.equal(out.logits, hidden @ weight.T)  # it is not the float head
     assert isinstance(load_student(str(tiny_dir), quantize="int8_bf16_head").model.lm_head, BF16Linear)
+
+
+def test_bf16_multiplies_every_linear_layer_in_bfloat16(tiny_dir):
+    """``bf16``: every linear layer (the head among them) a bfloat16 product, the embeddings,
+    norms and residual stream left in float32; the logits close to float32's, not equal."""
+    ids = torch.tensor([[3, 5, 7, 9]])
+    student = load_student(str(tiny_dir))
+    n = sum(isinstance(m, torch.nn.Linear) for m in student.model.modules())
+    with torch.inference_mode():
+        want = student.model(ids).logits
+    model = quantize(student.model, "bf16")
+    assert sum(isinstance(m, BF16Linear) for m in model.modules()) == n > 0
+    assert not any(isinstance(m, torch.nn.Linear) for m in model.modules())
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # embeddings and norms
+    with torch.inference_mode():
+        got = model(ids).logits
+    assert got.dtype == torch.float32
+    assert (got - want).abs().max() < 0.02 * want.abs().max() and not torch.equal(got, want)
+    loaded = load_student(str(tiny_dir), quantize="bf16").model
+    assert isinstance(loaded.lm_head, BF16Linear)

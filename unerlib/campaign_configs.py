@@ -176,6 +176,28 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "2500 passages diverse corpus x3 lr 3e-3 float32": {"n_passages": 2500, "sources": "diverse",
                                                         "negatives": "corpus", "n_negatives": 3, "quantize": "",
                                                         "one_type_per_entity": True, "learning_rate": 3e-3},
+    # round 13, training levers on the kept recipe (decoded as it is). Every weight tuned (no
+    # LoRA) at equal wall time: a full-tuning step also computes every weight's gradient, so
+    # fewer passages keep it within the budget; tried only on round 1's 400-passage baseline
+    "1800 passages diverse corpus x3 full tuning lr 2e-4": {"n_passages": 1800, "sources": "diverse",
+                                                            "negatives": "corpus", "n_negatives": 3,
+                                                            "quantize": "int8_bf16_head", "one_type_per_entity": True,
+                                                            "lora": False, "learning_rate": 2e-4},
+    # a learning rate between round 11's 1.5e-3 and the kept 3e-3 (6e-3 was contradicted)
+    "2500 passages diverse corpus x3 lr 2e-3": {"n_passages": 2500, "sources": "diverse", "negatives": "corpus",
+                                                "n_negatives": 3, "quantize": "int8_bf16_head",
+                                                "one_type_per_entity": True, "learning_rate": 2e-3},
+    # a third of the conversations lower-cased (as MultiCoNER II and the MIT sets are), on the diverse mix
+    "2500 passages diverse corpus x3 lr 3e-3 lowercase 0.3": {"n_passages": 2500, "sources": "diverse",
+                                                              "negatives": "corpus", "n_negatives": 3,
+                                                              "quantize": "int8_bf16_head",
+                                                              "one_type_per_entity": True, "learning_rate": 3e-3,
+                                                              "lowercase": 0.3},
+    # LoRA of rank 64 instead of 16 (alpha 128: the same scale), four times the adapter's weights
+    "2500 passages diverse corpus x3 lr 3e-3 rank 64": {"n_passages": 2500, "sources": "diverse",
+                                                        "negatives": "corpus", "n_negatives": 3,
+                                                        "quantize": "int8_bf16_head", "one_type_per_entity": True,
+                                                        "learning_rate": 3e-3, "lora_r": 64, "lora_alpha": 128},
 }
 
 #: configurations that repeat another's recipe with another seed (the baseline's, or a lever's):
@@ -254,4 +276,10 @@ PAIRS: tuple[tuple[str, str], ...] = (("int8 rows", "float32"), ("2000 passages 
                                       ("2500 passages diverse corpus x3 lr 3e-3 float32",
                                        "2500 passages diverse corpus x3 lr 3e-3"),
                                       ("2500 passages diverse corpus x3 lr 3e-3 bf16",
-                                       "2500 passages diverse corpus x3 lr 3e-3 float32"))
+                                       "2500 passages diverse corpus x3 lr 3e-3 float32"),
+                                      # round 13: each training lever against the kept recipe
+                                      *((lever, "2500 passages diverse corpus x3 lr 3e-3") for lever in (
+                                          "1800 passages diverse corpus x3 full tuning lr 2e-4",
+                                          "2500 passages diverse corpus x3 lr 2e-3",
+                                          "2500 passages diverse corpus x3 lr 3e-3 lowercase 0.3",
+                                          "2500 passages diverse corpus x3 lr 3e-3 rank 64")))
