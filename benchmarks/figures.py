@@ -14,13 +14,14 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def inference_lines(result: dict) -> list[str]:
-    """One line per method of ``bench_inference.py``'s JSON."""
+def inference_lines(result: dict, name: str = "inference.json") -> list[str]:
+    """One line per method of ``bench_inference.py``'s JSON (the file ``name``)."""
     runs = result["runs"]
     first = next(iter(runs))
-    head = (f"`benchmarks/results/inference.json` ({result['data']}, {result['sentences']} sentences, "
+    adapter = f", student {result['adapter']}" if name != "inference.json" and result.get("adapter") else ""
+    head = (f"`benchmarks/results/{name}` ({result['data']}, {result['sentences']} sentences, "
             f"{result['questions']} questions, cap {result['max_new_tokens']} tokens, "
-            f"{result['threads']} threads, {result['machine']['date']}):")
+            f"{result['threads']} threads{adapter}, {result['machine']['date']}):")
     lines = [head]
     for name, run in runs.items():
         stops = ", ".join(f"{k} {v}" for k, v in sorted(run["stops"].items()))
@@ -58,6 +59,8 @@ def readme_lines() -> list[str]:
         path = RESULTS / name
         if path.is_file():
             lines += make(json.loads(path.read_text()))
+    for path in sorted(RESULTS.glob("inference_*.json")):  # runs of some methods on another student
+        lines += inference_lines(json.loads(path.read_text()), path.name)
     return lines
 
 

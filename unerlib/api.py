@@ -211,7 +211,8 @@ class UniNER:
         (:mod:`unerlib.constrained`); ``one_type_per_entity`` keeps an entity named under
         several types of a window under the type the student scored highest
         (:mod:`unerlib.typechoice`); ``quantize="int8_bf16_head"`` (the report's), ``"int8_body"`` or ``"int8_row"``
-        answers in int8 on a CPU, faster than float32 though not always with its answers
+        answers in int8 on a CPU, faster than float32 though not always with its answers;
+        ``"bf16"`` multiplies every linear layer in bfloat16, closer to float32's answers
         (:mod:`unerlib.quantize`; the README's speed lines)."""
         from .student import load_student
 

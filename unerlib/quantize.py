@@ -1,4 +1,4 @@
-"""Int8 inference on the CPU: the student's linear layers with 8-bit weights and activations.
+"""Int8 and bfloat16 inference on the CPU: the student's linear layers in 8 or 16 bits.
 
 The ways to quantize, all for decoding only (the weights are trained in float):
 
@@ -20,6 +20,10 @@ The ways to quantize, all for decoding only (the weights are trained in float):
   (:class:`BF16Linear`): half the float32 head's bytes per decoding step, multiplied with
   the CPU's bfloat16 instructions where it has them (``benchmarks/bench_inference.py`` times
   it beside ``int8_body`` and ``int8_row``).
+- ``"bf16"``: no int8 at all: every linear layer (the head among them) a :class:`BF16Linear`,
+  the embeddings, norms and residual stream in float32. Nearly as fast as ``int8_bf16_head``
+  on a CPU with bfloat16 instructions, and more of its answers are float32's
+  (``benchmarks/results/inference_bf16.json``).
 """
 
 from __future__ import annotations

@@ -115,7 +115,8 @@ def load_student(name: str = EMBEDDED, adapter: str | None = None, dtype: str = 
     one activation scale per token, ``"int8_smooth"`` the same after smoothing the
     activations' outlier channels into the weights (:mod:`unerlib.smoothing`),
     ``"int8_body"`` ``int8_row`` with the output head left in float32 (``"int8_bf16_head"``:
-    in bfloat16), ``"int8"`` with one scale per batch (:mod:`unerlib.quantize`).
+    in bfloat16), ``"int8"`` with one scale per batch; ``"bf16"`` replaces them by bfloat16
+    ones instead (:mod:`unerlib.quantize`).
     """
     if quantize not in QUANTIZE:
         raise StudentError(f"unknown quantization {quantize!r}; choose from {list(QUANTIZE)}")
