@@ -206,11 +206,11 @@ CONFIGS: dict[str, dict[str, Any]] = {
                                                               "quantize": "int8_bf16_head",
                                                               "one_type_per_entity": True, "learning_rate": 3e-3,
                                                               "lowercase": 0.3},
-    # LoRA of rank 64 instead of 16 (alpha 128: the same scale), four times the adapter's weights
-    "2500 passages diverse corpus x3 lr 3e-3 rank 64": {"n_passages": 2500, "sources": "diverse",
-                                                        "negatives": "corpus", "n_negatives": 3,
-                                                        "quantize": "int8_bf16_head", "one_type_per_entity": True,
-                                                        "learning_rate": 3e-3, "lora_r": 64, "lora_alpha": 128},
+    # its replicate (another seed): its one draw ranked above the kept recipe's mean of two
+    "2500 passages diverse corpus x3 lr 2e-3 seed 1": {"n_passages": 2500, "sources": "diverse",
+                                                       "negatives": "corpus", "n_negatives": 3,
+                                                       "quantize": "int8_bf16_head", "one_type_per_entity": True,
+                                                       "learning_rate": 2e-3, "seed": 1},
 }
 
 #: configurations that repeat another's recipe with another seed (the baseline's, or a lever's):
@@ -218,7 +218,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
 REPLICATES: tuple[str, ...] = ("seed 1", "seed 2", "2000 passages seed 1", "1700 passages corpus x3 seed 1",
                                "2500 passages corpus x3 seed 1", "2500 passages corpus x3 lr 3e-3 seed 1",
                                "2500 passages diverse corpus x3 lr 3e-3 seed 1",
-                               "3400 passages diverse corpus x3 full tuning lr 2e-4 seed 1")
+                               "3400 passages diverse corpus x3 full tuning lr 2e-4 seed 1",
+                               "2500 passages diverse corpus x3 lr 2e-3 seed 1")
 
 #: configurations measured but never kept, with why: float32 decoding is what int8 decoding
 #: trades for speed (benchmarks/results/inference.json times them on one set), and the default
@@ -296,8 +297,11 @@ PAIRS: tuple[tuple[str, str], ...] = (("int8 rows", "float32"), ("2000 passages 
                                           "1800 passages diverse corpus x3 full tuning lr 2e-4",
                                           "3400 passages diverse corpus x3 full tuning lr 2e-4",
                                           "2500 passages diverse corpus x3 lr 2e-3",
-                                          "2500 passages diverse corpus x3 lr 3e-3 lowercase 0.3",
-                                          "2500 passages diverse corpus x3 lr 3e-3 rank 64")),
+                                          "2500 passages diverse corpus x3 lr 3e-3 lowercase 0.3")),
+                                      ("2500 passages diverse corpus x3 lr 2e-3 seed 1",
+                                       "2500 passages diverse corpus x3 lr 2e-3"),
+                                      ("2500 passages diverse corpus x3 lr 2e-3 seed 1",
+                                       "2500 passages diverse corpus x3 lr 3e-3 seed 1"),
                                       ("3400 passages diverse corpus x3 full tuning lr 2e-4 seed 1",
                                        "3400 passages diverse corpus x3 full tuning lr 2e-4"),
                                       ("3400 passages diverse corpus x3 full tuning lr 2e-4 seed 1",
