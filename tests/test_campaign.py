@@ -180,9 +180,10 @@ def test_configs_and_base_are_checked():
     from unerlib.pipeline import load_profile
 
     profile = load_profile("default")["parameters"]
-    base = campaign_base(profile)
-    assert "lowercase" not in base  # off: the base of the committed rounds, which --carry compares
-    assert campaign_base({**profile, "lowercase": 0.3})["lowercase"] == 0.3  # on: every configuration trains so
+    # off: the base of the committed rounds, which --carry compares (lower case is a lever there)
+    assert "lowercase" not in campaign_base({**profile, "lowercase": 0.0})
+    # on (the default profile's since round 13): every configuration of the next round trains so
+    assert campaign_base(profile)["lowercase"] == profile["lowercase"] == 0.3
 
 
 def test_the_test_sets_are_refused(tmp_path):
