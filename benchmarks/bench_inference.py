@@ -10,7 +10,9 @@
 - ``fast_int8_row``: the same on the int8 quantization with one activation scale per token
   (:mod:`unerlib.quantize`);
 - ``fast_int8_body``: ``int8_row`` for the decoder layers, the output head in float32;
-- ``fast_int8_bf16_head``: the same with the output head in bfloat16 (the default profile's setting).
+- ``fast_int8_bf16_head``: the same with the output head in bfloat16 (the default profile's setting);
+- ``fast_bf16``: every linear layer in bfloat16, no int8 (not in the default ``--methods``;
+  ``benchmarks/results/inference_bf16.json`` runs it beside ``fast`` and ``fast_int8_bf16_head``).
 
     python benchmarks/bench_inference.py [--data crossner_music] [--limit 30] [--adapter DIR]
         [--methods official,fast_noloop,fast,fast_int8,fast_int8_row,fast_int8_body,fast_int8_bf16_head] [--out benchmarks/results/inference.json]

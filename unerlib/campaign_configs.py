@@ -168,7 +168,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
                                                        "learning_rate": 3e-3, "seed": 1},
     # round 13, decoding only: the kept student's linear layers in bfloat16 (norms, embeddings and
     # the residual stream in float32), which the CPU multiplies with its bfloat16 instructions
-    # (benchmarks/bench_inference.py: nearly int8's speed, its answers closer to float32's), and
+    # (benchmarks/results/inference_bf16.json: nearly int8's speed, more of float32's answers), and
     # in float32 itself, what every int8 decoding approximates
     "2500 passages diverse corpus x3 lr 3e-3 bf16": {"n_passages": 2500, "sources": "diverse", "negatives": "corpus",
                                                      "n_negatives": 3, "quantize": "bf16",
