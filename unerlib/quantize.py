@@ -143,27 +143,30 @@ def quantize_rows(model: torch.nn.Module, share_inputs: bool = True,
     the layers of :data:`SHARED_INPUTS` under one module are multiplied together unless
     ``share_inputs`` is false (the same numbers either way). Linear layers named in ``keep``
     (``"lm_head"``) stay in float."""
-    for parent in list(model.modules()):
+    for parent in list(model.modules()) if share_inputs else ():
         children = dict(parent.named_children())
-        for group in SHARED_INPUTS if share_inputs else ():
+        for group in SHARED_INPUTS:
             layers = [children.get(name) for name in group]
             if all(isinstance(layer, torch.nn.Linear) for layer in layers):
                 shared = _SharedInput(layers)
                 for index, name in enumerate(group):
                     setattr(parent, name, Int8RowShared(shared, index))
-        for name, child in list(parent.named_children()):
-            if isinstance(child, torch.nn.Linear) and name not in keep:
-                setattr(parent, name, Int8RowLinear.from_linear(child))
-    return model
+    return _replace_linears(model, Int8RowLinear.from_linear, keep)
 
 
 def linears_bf16(model: torch.nn.Module) -> torch.nn.Module:
     """``model`` with every ``torch.nn.Linear`` replaced, in place, by :class:`BF16Linear`
     (the embeddings, norms and residual stream stay in float32)."""
+    return _replace_linears(model, BF16Linear)
+
+
+def _replace_linears(model: torch.nn.Module, make, keep: tuple[str, ...] = ()) -> torch.nn.Module:
+    """``model`` with every ``torch.nn.Linear`` not named in ``keep`` replaced, in place, by
+    ``make(layer)``."""
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
-            if isinstance(child, torch.nn.Linear):
-                setattr(parent, name, BF16Linear(child))
+            if isinstance(child, torch.nn.Linear) and name not in keep:
+                setattr(parent, name, make(child))
     return model
 
 
