@@ -77,6 +77,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
     from .experiments import build_student, build_teacher_data
     from .pipeline import load_profile
     from .registry import teacher_sources
+    from .runs import TRAIN_PARAMS
 
     params = load_profile(args.profile)["parameters"]
     for key in ("max_steps", "epochs", "learning_rate"):
@@ -84,10 +85,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
             params[key] = getattr(args, key)
     if args.negatives:
         params["negatives"] = args.negatives
-    train_options = {k: params[k] for k in ("learning_rate", "epochs", "max_steps", "batch_size", "grad_accum",
-                                            "lora", "lora_r", "lora_alpha", "lora_layers", "max_length", "bf16",
-                                            "lowercase")
-                     if k in params}
+    train_options = {k: params[k] for k in (*TRAIN_PARAMS, "grad_accum") if k in params}
     if args.out or args.adapter:  # fine-tune on a user's file, into --out (not cached)
         from .finetune import finetune
 

@@ -161,6 +161,8 @@ _IDX = {"token_col": 1, "tag_col": 2, "sep": "\t", "ncols": 3}
 _TAG_FIRST = {"token_col": 1, "tag_col": 0, "sep": "\t", "ncols": 2}
 _CONLL03 = {"token_col": 0, "tag_col": 3, "sep": None, "ncols": 4}
 _MULTICONER = {**_CONLL03, "comment": "# id"}  # MultiCoNER II: CoNLL columns, a "# id" line before each sentence
+#: the coarse views' type list, in the order they are asked (MULTICONER_COARSE maps the fine types to them)
+MULTICONER_COARSE_TYPES = ("person", "location", "group", "creative work", "product", "medical entity")
 _SPACE2 = {"token_col": 0, "tag_col": 1, "sep": None, "ncols": 2}
 _SO = {"token_col": 0, "tag_col": 1, "sep": "\t", "ncols": 4}
 _ANEM = {"token_col": 0, "tag_col": 3, "sep": "\t", "ncols": 4, "offset_cols": (1, 2)}
@@ -247,8 +249,7 @@ SPECS: tuple[DatasetSpec, ...] = (
     DatasetSpec("multiconer2_coarse", "general", "columns", {"dev": ("raw/multiconer2-en/en-dev.conll",)},
                 _MULTICONER,
                 type_map=MULTICONER_COARSE,
-                types=("person", "location", "group", "creative work", "product", "medical entity"),
-                note="MultiCoNER II dev under its six coarse groups; validation"),
+                types=MULTICONER_COARSE_TYPES, note="MultiCoNER II dev under its six coarse groups; validation"),
     # the same dev sentences in a seeded random order: the file opens with a run of person names
     # (three in four gold mentions of its first 200 sentences), so its first sentences are no sample
     DatasetSpec("multiconer2_sample", "general", "columns", {"dev": ("raw/multiconer2-en/en-dev.conll",)},
@@ -257,7 +258,7 @@ SPECS: tuple[DatasetSpec, ...] = (
     DatasetSpec("multiconer2_coarse_sample", "general", "columns", {"dev": ("raw/multiconer2-en/en-dev.conll",)},
                 _MULTICONER,
                 type_map=MULTICONER_COARSE,
-                types=("person", "location", "group", "creative work", "product", "medical entity"), shuffle_seed=0,
+                types=MULTICONER_COARSE_TYPES, shuffle_seed=0,
                 note="MultiCoNER II dev under its six coarse groups, in a seeded random order; validation"),
     DatasetSpec("figer_gold_coarse", "general", "token_spans_json", {"test": ("raw/figer-gold/figer_gold.json",)},
                 {"max_depth": 1}, note="FIGER gold's top-level types only (15 of its 43); validation"),
