@@ -14,12 +14,12 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def inference_lines(result: dict, name: str = "inference.json") -> list[str]:
-    """One line per method of ``bench_inference.py``'s JSON (the file ``name``)."""
+def inference_lines(result: dict, file: str = "inference.json") -> list[str]:
+    """One line per method of ``bench_inference.py``'s JSON (the file ``file``)."""
     runs = result["runs"]
     first = next(iter(runs))
-    adapter = f", student {result['adapter']}" if name != "inference.json" and result.get("adapter") else ""
-    head = (f"`benchmarks/results/{name}` ({result['data']}, {result['sentences']} sentences, "
+    adapter = f", student {result['adapter']}" if file != "inference.json" and result.get("adapter") else ""
+    head = (f"`benchmarks/results/{file}` ({result['data']}, {result['sentences']} sentences, "
             f"{result['questions']} questions, cap {result['max_new_tokens']} tokens, "
             f"{result['threads']} threads{adapter}, {result['machine']['date']}):")
     lines = [head]
