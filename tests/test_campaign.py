@@ -186,6 +186,16 @@ def test_configs_and_base_are_checked():
     assert campaign_base(profile)["lowercase"] == profile["lowercase"] == 0.3
 
 
+def test_a_configuration_name_states_its_seed():
+    """A name that says "seed N" trains with seed N, and one that does not, with the base's;
+    a replicate's name is how the table and its readers tell the draws apart."""
+    import re
+
+    for name, config in CONFIGS.items():
+        said = re.search(r"\bseed (\d+)\b", name)
+        assert config.get("seed", 0) == (int(said.group(1)) if said else 0), name
+
+
 def test_the_test_sets_are_refused(tmp_path):
     with pytest.raises(ValueError, match="never chosen on the test sets"):
         run_campaign({}, parse_configs("frequency x1"), sets=["crossner_music"])

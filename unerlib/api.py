@@ -210,9 +210,9 @@ class UniNER:
         answers); ``constrain_spans`` lets answers hold only strings found in the text
         (:mod:`unerlib.constrained`); ``one_type_per_entity`` keeps an entity named under
         several types of a window under the type the student scored highest
-        (:mod:`unerlib.typechoice`); ``quantize="int8_bf16_head"`` (the report's), ``"int8_body"`` or ``"int8_row"``
-        answers in int8 on a CPU, faster than float32 though not always with its answers;
-        ``"bf16"`` multiplies every linear layer in bfloat16, closer to float32's answers
+        (:mod:`unerlib.typechoice`); ``quantize="bf16"`` (the report's since campaign round 14)
+        multiplies every linear layer in bfloat16 on a CPU, faster than float32 and closer to its
+        answers than int8; ``"int8_bf16_head"``, ``"int8_body"`` or ``"int8_row"`` answer in int8
         (:mod:`unerlib.quantize`; the README's speed lines)."""
         from .student import load_student
 

@@ -1,5 +1,5 @@
 """Checks that the report's shortcuts leave the answers as they were: the loop stop of the
-batched decoder (:func:`loop_stop_check`) and int8 decoding (:func:`quantization_check`),
+batched decoder (:func:`loop_stop_check`) and reduced-precision decoding (:func:`quantization_check`),
 each the same questions answered both ways and compared answer by answer."""
 
 from __future__ import annotations
@@ -45,13 +45,13 @@ def quantization_check(model: str, adapter: str | os.PathLike, limit: int, max_n
                        root: str | os.PathLike | None = None, empty_bias: float = 0.0,
                        constrain_spans: bool = False, quantize: str = "int8", one_type_per_entity: bool = False):
     """The same questions (the first ``limit`` sentences of each set) answered by the
-    float32 student and by its ``quantize`` int8 quantization (:mod:`unerlib.quantize`): per
+    float32 student and by its ``quantize`` reduced precision (int8 or bfloat16, :mod:`unerlib.quantize`): per
     set both F1 scores and the share of official parsed answers that differ, and the paired
     difference of the averages (quantized minus float32) with its 95% interval."""
     import pandas as pd
 
     if not quantize:
-        raise ValueError("quantization_check compares a quantization with float32: name one (int8 or int8_row)")
+        raise ValueError("quantization_check compares a quantization with float32: name one (e.g. bf16 or int8_row)")
     runs = {q: evaluate_sets(model, adapter, sets=sets, limit=limit, max_new_tokens=max_new_tokens,
                              progress=progress, root=root, quantize=q, empty_bias=empty_bias,
                              constrain_spans=constrain_spans, one_type_per_entity=one_type_per_entity)
