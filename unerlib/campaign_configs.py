@@ -6,6 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+#: round 13's kept configuration (the `diverse` mix with a third of the conversations lower-cased),
+#: the recipe that round 13's replicate and round 14's configurations change
+_KEPT_13 = "2500 passages diverse corpus x3 lr 3e-3 lowercase 0.3"
+_KEPT_13_RECIPE: dict[str, Any] = {"n_passages": 2500, "sources": "diverse", "negatives": "corpus", "n_negatives": 3,
+                                   "quantize": "int8_bf16_head", "one_type_per_entity": True, "learning_rate": 3e-3,
+                                   "lowercase": 0.3}
+
 #: configurations tried, as overrides of the base student parameters; the first is the baseline
 CONFIGS: dict[str, dict[str, Any]] = {
     "frequency x1": {"negatives": "frequency", "n_negatives": 1},
@@ -195,19 +202,10 @@ CONFIGS: dict[str, dict[str, Any]] = {
                                                 "n_negatives": 3, "quantize": "int8_bf16_head",
                                                 "one_type_per_entity": True, "learning_rate": 2e-3},
     # a third of the conversations lower-cased (as MultiCoNER II and the MIT sets are), on the diverse mix
-    "2500 passages diverse corpus x3 lr 3e-3 lowercase 0.3": {"n_passages": 2500, "sources": "diverse",
-                                                              "negatives": "corpus", "n_negatives": 3,
-                                                              "quantize": "int8_bf16_head",
-                                                              "one_type_per_entity": True, "learning_rate": 3e-3,
-                                                              "lowercase": 0.3},
+    _KEPT_13: _KEPT_13_RECIPE,
     # a replicate of the lower-cased conversations (another seed): its one draw ranked above the
     # kept recipe's mean of two
-    "2500 passages diverse corpus x3 lr 3e-3 lowercase 0.3 seed 1": {"n_passages": 2500, "sources": "diverse",
-                                                                     "negatives": "corpus", "n_negatives": 3,
-                                                                     "quantize": "int8_bf16_head",
-                                                                     "one_type_per_entity": True,
-                                                                     "learning_rate": 3e-3, "lowercase": 0.3,
-                                                                     "seed": 1},
+    f"{_KEPT_13} seed 1": {**_KEPT_13_RECIPE, "seed": 1},
     # a replicate of lr 2e-3 (another seed): its one draw ranked above the kept recipe's mean of two
     "2500 passages diverse corpus x3 lr 2e-3 seed 1": {"n_passages": 2500, "sources": "diverse",
                                                        "negatives": "corpus", "n_negatives": 3,
@@ -216,28 +214,17 @@ CONFIGS: dict[str, dict[str, Any]] = {
     # round 14, decoding only: each draw of the kept recipe (three, with the seed-2 draw below)
     # with its linear layers in bfloat16, and its first draw in float32. Notebook 03's check put int8_bf16_head 13.9 F1 below float32
     # on 14 test sentences (round 13's report); the validation suite is where a decoding is chosen
-    **{f"2500 passages diverse corpus x3 lr 3e-3 lowercase 0.3{f' seed {seed}' if seed else ''} {name}": {
-        "n_passages": 2500, "sources": "diverse", "negatives": "corpus", "n_negatives": 3, "quantize": quantize,
-        "one_type_per_entity": True, "learning_rate": 3e-3, "lowercase": 0.3, **({"seed": seed} if seed else {})}
+    **{f"{_KEPT_13}{f' seed {seed}' if seed else ''} {name}": {**_KEPT_13_RECIPE, "quantize": quantize,
+                                                                **({"seed": seed} if seed else {})}
        for seed, name, quantize in ((0, "bf16", "bf16"), (1, "bf16", "bf16"), (2, "bf16", "bf16"), (0, "float32", ""))},
     # round 14: a third draw of the kept recipe (another seed), for its decoding in bfloat16 above
-    "2500 passages diverse corpus x3 lr 3e-3 lowercase 0.3 seed 2": {"n_passages": 2500, "sources": "diverse",
-                                                                     "negatives": "corpus", "n_negatives": 3,
-                                                                     "quantize": "int8_bf16_head",
-                                                                     "one_type_per_entity": True,
-                                                                     "learning_rate": 3e-3, "lowercase": 0.3,
-                                                                     "seed": 2},
+    f"{_KEPT_13} seed 2": {**_KEPT_13_RECIPE, "seed": 2},
     # round 14, training levers on the kept recipe (decoded as it is): a LoRA of rank 64 (four
     # times the adapter; alpha scaled with it), and every weight tuned at a higher learning rate
     # than round 13's 2e-4 (its students said "none" less often than LoRA's and were less precise)
-    "2500 passages diverse corpus x3 lr 3e-3 lowercase 0.3 lora r64": {
-        "n_passages": 2500, "sources": "diverse", "negatives": "corpus", "n_negatives": 3,
-        "quantize": "int8_bf16_head", "one_type_per_entity": True, "learning_rate": 3e-3, "lowercase": 0.3,
-        "lora_r": 64, "lora_alpha": 128},
-    "2500 passages diverse corpus x3 lowercase 0.3 full tuning lr 5e-4": {
-        "n_passages": 2500, "sources": "diverse", "negatives": "corpus", "n_negatives": 3,
-        "quantize": "int8_bf16_head", "one_type_per_entity": True, "lora": False, "learning_rate": 5e-4,
-        "lowercase": 0.3},
+    f"{_KEPT_13} lora r64": {**_KEPT_13_RECIPE, "lora_r": 64, "lora_alpha": 128},
+    "2500 passages diverse corpus x3 lowercase 0.3 full tuning lr 5e-4": {**_KEPT_13_RECIPE, "lora": False,
+                                                                          "learning_rate": 5e-4},
 }
 
 #: configurations that repeat another's recipe with another seed (the baseline's, or a lever's):
@@ -246,9 +233,8 @@ REPLICATES: tuple[str, ...] = ("seed 1", "seed 2", "2000 passages seed 1", "1700
                                "2500 passages corpus x3 seed 1", "2500 passages corpus x3 lr 3e-3 seed 1",
                                "2500 passages diverse corpus x3 lr 3e-3 seed 1",
                                "2500 passages diverse corpus x3 lr 2e-3 seed 1",
-                               "2500 passages diverse corpus x3 lr 3e-3 lowercase 0.3 seed 1",
-                               *(f"2500 passages diverse corpus x3 lr 3e-3 lowercase 0.3 seed {n}{decoding}"
-                                 for n, decoding in ((2, ""), (1, " bf16"), (2, " bf16"))))
+                               *(f"{_KEPT_13} seed {n}{decoding}"
+                                 for n, decoding in ((1, ""), (2, ""), (1, " bf16"), (2, " bf16"))))
 
 #: configurations measured but never kept, with why: float32 decoding is what int8 decoding
 #: trades for speed (benchmarks/results/inference.json times them on one set), and the default
@@ -262,12 +248,9 @@ _FLOAT_HEAD = ("decodes with a float32 output head (int8_body), which the defaul
                "(decoded so, round 8's report ran over its 45 minutes)")
 UNAFFORDABLE: dict[str, str] = {"float32": _FLOAT32, "2000 passages float32": _FLOAT32,
                                 "2500 passages diverse corpus x3 lr 3e-3 float32": _FLOAT32,
-                                "2500 passages diverse corpus x3 lr 3e-3 lowercase 0.3 float32": _FLOAT32,
+                                f"{_KEPT_13} float32": _FLOAT32,
                                 **{name: _FLOAT_HEAD for name, config in CONFIGS.items()
                                    if config.get("quantize") == "int8_body"}}
-
-#: round 13's kept configuration, the recipe round 14 changes
-_KEPT_13 = "2500 passages diverse corpus x3 lr 3e-3 lowercase 0.3"
 
 #: pairs of configurations compared directly (the first minus the second, paired over the
 #: same validation questions), beside each one's difference against the baseline: a decoding
