@@ -232,6 +232,9 @@ def test_weighted_sources_draw_n_times_a_round(tmp_path):
         **{name: 2 * n for name, n in SOURCE_WEIGHTS.items()}}
     assert teacher_sources("conll2003*2, few_nerd") == ("conll2003*2", "few_nerd")
     assert SOURCE_MIXES["pile x2"] == teacher_sources("pile x2")
+    # the few-nerd x4 mix is the diverse one with Few-NERD drawn four times a round, nothing else changed
+    assert dict(map(source_weight, teacher_sources("few-nerd x4"))) == {
+        **dict(map(source_weight, teacher_sources("diverse"))), "few_nerd": 4}
     for bad in ("conll2003*0", "conll2003*x", "conll2003*"):
         with pytest.raises(DataError, match="positive whole number"):
             source_weight(bad)
