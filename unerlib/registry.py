@@ -79,8 +79,8 @@ SOURCE_MIXES: dict[str, tuple[str, ...]] = {
     "pile x2": (*(f"{s}*{2 * SOURCE_WEIGHTS[s]}" for s in PARTIAL_SOURCES if s in SOURCE_WEIGHTS),
                 *(s for s in TEACHER_SOURCES if s not in SOURCE_WEIGHTS)),
     # the diverse mix with Few-NERD drawn four times a round: its human labels cover every fine
-    # type of a passage (athlete, politician, political party, award, software...), so about a
-    # sixth of the passages come from it instead of about one in twenty
+    # type of a passage (athlete, politician, political party, award, software...), so it takes four
+    # of every 22 draws a round instead of one of every 19
     "few-nerd x4": (*TEACHER_SOURCES, "few_nerd*4", "gliner_sample"),
 }
 
