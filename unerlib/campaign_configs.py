@@ -238,7 +238,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "2500 passages few-nerd x4 corpus x3 lr 3e-3 lowercase 0.3 seed 1 bf16": {**_KEPT_14_RECIPE, "sources": "few-nerd x4",
                                                                               "seed": 1},
     # round 15, decoding only: a small logit penalty for "[]" on the kept student, which says "none" more
-    # often than gold on this suite (the -0.5 of rounds 11 and 12 scored lower on earlier students)
+    # often than gold on this suite (the -0.5 of rounds 11 and 12 scored lower on earlier students here)
     f"{_KEPT_14} empty bias -0.25": {**_KEPT_14_RECIPE, "empty_bias": -0.25},
     # twice that penalty on the same student, and the smaller one on the recipe's seed-1 draw (trained
     # again: round 14's copy was lost), decoded with and without it so that both rows read one student
