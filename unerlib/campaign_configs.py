@@ -16,6 +16,8 @@ _KEPT_13_RECIPE: dict[str, Any] = {"n_passages": 2500, "sources": "diverse", "ne
 #: round 14's kept configuration: round 13's recipe decoded with every linear layer in bfloat16
 _KEPT_14 = f"{_KEPT_13} bf16"
 _KEPT_14_RECIPE: dict[str, Any] = {**_KEPT_13_RECIPE, "quantize": "bf16"}
+#: round 15's few-nerd x4 recipe (its configuration names add the seed, then the decoding)
+_FEW_NERD_15 = "2500 passages few-nerd x4 corpus x3 lr 3e-3 lowercase 0.3"
 
 #: configurations tried, as overrides of the base student parameters; the first is the baseline
 CONFIGS: dict[str, dict[str, Any]] = {
@@ -232,11 +234,10 @@ CONFIGS: dict[str, dict[str, Any]] = {
     # round 15, on round 14's kept recipe: Few-NERD (human labels of 53 fine types, every type of
     # a passage labelled) drawn four times a round instead of once, so that fine general types
     # (athlete, politician, award, software, film...) are asked and denied more often
-    "2500 passages few-nerd x4 corpus x3 lr 3e-3 lowercase 0.3 bf16": {**_KEPT_14_RECIPE, "sources": "few-nerd x4"},
+    f"{_FEW_NERD_15} bf16": {**_KEPT_14_RECIPE, "sources": "few-nerd x4"},
     # a replicate of the few-nerd x4 mix (another seed): its one draw ranked above the kept recipe's
     # mean of three
-    "2500 passages few-nerd x4 corpus x3 lr 3e-3 lowercase 0.3 seed 1 bf16": {**_KEPT_14_RECIPE, "sources": "few-nerd x4",
-                                                                              "seed": 1},
+    f"{_FEW_NERD_15} seed 1 bf16": {**_KEPT_14_RECIPE, "sources": "few-nerd x4", "seed": 1},
     # round 15, decoding only: a small logit penalty for "[]" on the kept student, which says "none" more
     # often than gold on this suite (the -0.5 of rounds 11 and 12 scored lower on earlier students here)
     f"{_KEPT_14} empty bias -0.25": {**_KEPT_14_RECIPE, "empty_bias": -0.25},
@@ -259,7 +260,7 @@ REPLICATES: tuple[str, ...] = ("seed 1", "seed 2", "2000 passages seed 1", "1700
                                "2500 passages diverse corpus x3 lr 2e-3 seed 1",
                                *(f"{_KEPT_13} seed {n}{decoding}"
                                  for n, decoding in ((1, ""), (2, ""), (1, " bf16"), (2, " bf16"))),
-                               "2500 passages few-nerd x4 corpus x3 lr 3e-3 lowercase 0.3 seed 1 bf16",
+                               f"{_FEW_NERD_15} seed 1 bf16",
                                f"{_KEPT_13} seed 1 bf16 empty bias -0.25", f"{_KEPT_13} batch 16 seed 1 bf16")
 
 #: configurations measured but never kept, with why: float32 decoding is what int8 decoding
@@ -359,10 +360,10 @@ PAIRS: tuple[tuple[str, str], ...] = (("int8 rows", "float32"), ("2000 passages 
                                       (f"{_KEPT_13} lora r64", _KEPT_13),
                                       ("2500 passages diverse corpus x3 lowercase 0.3 full tuning lr 5e-4", _KEPT_13),
                                       # round 15: each lever against the kept recipe
-                                      ("2500 passages few-nerd x4 corpus x3 lr 3e-3 lowercase 0.3 bf16", _KEPT_14),
-                                      ("2500 passages few-nerd x4 corpus x3 lr 3e-3 lowercase 0.3 seed 1 bf16",
-                                       "2500 passages few-nerd x4 corpus x3 lr 3e-3 lowercase 0.3 bf16"),
-                                      ("2500 passages few-nerd x4 corpus x3 lr 3e-3 lowercase 0.3 seed 1 bf16",
+                                      (f"{_FEW_NERD_15} bf16", _KEPT_14),
+                                      (f"{_FEW_NERD_15} seed 1 bf16",
+                                       f"{_FEW_NERD_15} bf16"),
+                                      (f"{_FEW_NERD_15} seed 1 bf16",
                                        f"{_KEPT_13} seed 1 bf16"),
                                       (f"{_KEPT_14} empty bias -0.25", _KEPT_14),
                                       (f"{_KEPT_14} empty bias -0.5", _KEPT_14),
