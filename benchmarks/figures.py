@@ -32,12 +32,13 @@ def inference_lines(result: dict, file: str = "inference.json") -> list[str]:
     return lines
 
 
-def training_lines(result: dict) -> list[str]:
-    """The rows of ``bench_training.py``'s JSON: grouped and random batches, and LoRA on the
-    top layers only (in files written since that run existed)."""
-    bf16 = ", bf16 autocast" if result.get("bf16") else ""
-    lines = [f"`benchmarks/results/training.json` ({result['steps']} steps of {result['batch_size']} sequences, "
-             f"{result['threads']} threads{bf16}, {result['machine']['date']}):"]
+def training_lines(result: dict, file: str = "training.json") -> list[str]:
+    """The rows of ``bench_training.py``'s JSON (the file ``file``): grouped and random batches,
+    and LoRA on the top layers only (in files written since that run existed)."""
+    bf16 = ", bf16 autocast" if result.get("bf16") else ", float32"
+    lines = [f"`benchmarks/results/{file}` ({result['steps']} steps of {result['batch_size']} sequences, "
+             f"{result['threads']} threads{bf16}, {result['machine'].get('cpu_name', '?')}, "
+             f"{result['machine']['date']}):"]
     names = {"grouped": "grouped batches", "random": "random batches",
              "top_layers": f"LoRA on the top {result.get('lora_layers')} layers only, grouped batches"}
     for key, name in names.items():
@@ -52,6 +53,20 @@ def training_lines(result: dict) -> list[str]:
     return lines
 
 
+def bf16_lines(result: dict) -> list[str]:
+    """``bench_bf16.py``'s JSON: a training step with bf16 autocast against float32, and a
+    forward pass in float32, in bfloat16 products and in bfloat16 operands multiplied in float32."""
+    m, t, f = result["machine"], result["train_step_s"], result["forward_s"]
+    has = "with" if m.get("cpu_bf16") else "without"
+    return [f"`benchmarks/results/bf16.json` ({m.get('cpu_name', '?')}, {has} bfloat16 instructions, "
+            f"{result['batch']} sequences of {result['tokens']} tokens, {result['threads']} threads, {m['date']}):",
+            f"- a training step: float32 {t['float32']} s, bf16 autocast {t['bf16_autocast']} s "
+            f"(x{result['bf16_autocast_over_float32']})",
+            f"- a forward pass: float32 {f['float32']} s, bfloat16 products {f['bf16_native']} s, bfloat16 operands "
+            f"multiplied in float32 {f['bf16_in_float32']} s (bfloat16 products x{result['bf16_native_over_in_float32']} "
+            f"the time of the float32 multiplication; that one x{result['bf16_in_float32_over_float32']} float32's)"]
+
+
 def readme_lines() -> list[str]:
     """Every line the README quotes from the committed benchmark files."""
     lines: list[str] = []
@@ -61,6 +76,10 @@ def readme_lines() -> list[str]:
             lines += make(json.loads(path.read_text()))
     for path in sorted(RESULTS.glob("inference_*.json")):  # runs of some methods on another student
         lines += inference_lines(json.loads(path.read_text()), path.name)
+    for path in sorted(RESULTS.glob("training_*.json")):  # the same run on another machine or precision
+        lines += training_lines(json.loads(path.read_text()), path.name)
+    if (RESULTS / "bf16.json").is_file():
+        lines += bf16_lines(json.loads((RESULTS / "bf16.json").read_text()))
     return lines
 
 

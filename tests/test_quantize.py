@@ -119,7 +119,8 @@ def test_int8_body_leaves_the_output_head_in_float(tiny_dir):
 
 def test_int8_bf16_head_multiplies_the_head_in_bfloat16(tiny_dir):
     """``int8_bf16_head``: the int8 body of ``int8_body``, the head's weights in bfloat16; the
-    logits stay float32, close to the float head's and equal to a bfloat16 product."""
+    logits stay float32, close to the float head's and a bfloat16 product's (equal, or one
+    bfloat16 step from it where this CPU multiplies the bfloat16 operands in float32)."""
     student = load_student(str(tiny_dir))
     head = student.model.lm_head
     weight = head.weight.detach().clone()
@@ -132,7 +133,7 @@ def test_int8_bf16_head_multiplies_the_head_in_bfloat16(tiny_dir):
     hidden = out.hidden_states[-1]
     assert out.logits.dtype == torch.float32
     expected = torch.nn.functional.linear(hidden.bfloat16(), weight.bfloat16()).float()
-    assert torch.equal(out.logits, expected)
+    assert _bf16_steps(out.logits, expected).max() <= (0 if model.lm_head.native else 1)
     assert torch.allclose(out.logits, hidden @ weight.T, atol=0.05, rtol=0.02)
     assert not torch.equal(out.logits, hidden @ weight.T)  # it is not the float head
     assert isinstance(load_student(str(tiny_dir), quantize="int8_bf16_head").model.lm_head, BF16Linear)
@@ -156,3 +157,37 @@ def test_bf16_multiplies_every_linear_layer_in_bfloat16(tiny_dir):
     assert (got - want).abs().max() < 0.02 * want.abs().max() and not torch.equal(got, want)
     loaded = load_student(str(tiny_dir), quantize="bf16").model
     assert isinstance(loaded.lm_head, BF16Linear)
+
+
+def test_bf16_without_bfloat16_instructions_gives_the_bfloat16_products():
+    """On a CPU without bfloat16 instructions the same bfloat16 operands are multiplied in
+    float32: every output is the bfloat16 product's, or one bfloat16 step from it (the float32
+    sums added in another order), and nearly all of them are equal."""
+    torch.manual_seed(0)
+    for bias in (False, True):
+        linear = torch.nn.Linear(96, 160, bias=bias)
+        x = torch.randn(4, 11, 96)
+        native, emulated = BF16Linear(linear, native=True), BF16Linear(linear, native=False)
+        with torch.inference_mode():
+            a, b = native(x), emulated(x)
+        assert a.dtype == b.dtype == torch.float32 and a.shape == b.shape == (4, 11, 160)
+        assert torch.equal(a, a.to(torch.bfloat16).float()) and torch.equal(b, b.to(torch.bfloat16).float())
+        steps = _bf16_steps(a, b)
+        assert steps.max() <= 1 and (steps == 0).float().mean() > 0.99
+        # the emulated layer holds the bfloat16 weights in float32 only for its product
+        assert "weight_f32" not in emulated.state_dict() and torch.equal(emulated.weight, native.weight)
+
+
+def test_bf16_asks_the_cpu_by_default(monkeypatch):
+    """``native=None``: the product runs in bfloat16 only on a CPU with bfloat16 instructions."""
+    import unerlib.hardware
+
+    linear = torch.nn.Linear(8, 4)
+    for has in (True, False):
+        monkeypatch.setattr(unerlib.hardware, "cpu_bf16", lambda has=has: has)
+        assert BF16Linear(linear).native is has
+
+
+def _bf16_steps(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """How many bfloat16 steps apart two tensors of bfloat16 values are, element by element."""
+    return (a.to(torch.bfloat16).view(torch.int16).int() - b.to(torch.bfloat16).view(torch.int16).int()).abs()

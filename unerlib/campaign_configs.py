@@ -254,14 +254,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
 
 #: configurations that repeat another's recipe with another seed (the baseline's, or a lever's):
 #: shown for the run-to-run spread of training, never kept
-REPLICATES: tuple[str, ...] = ("seed 1", "seed 2", "2000 passages seed 1", "1700 passages corpus x3 seed 1",
-                               "2500 passages corpus x3 seed 1", "2500 passages corpus x3 lr 3e-3 seed 1",
-                               "2500 passages diverse corpus x3 lr 3e-3 seed 1",
-                               "2500 passages diverse corpus x3 lr 2e-3 seed 1",
-                               *(f"{_KEPT_13} seed {n}{decoding}"
-                                 for n, decoding in ((1, ""), (2, ""), (1, " bf16"), (2, " bf16"))),
-                               f"{_FEW_NERD_15} seed 1 bf16",
-                               f"{_KEPT_13} seed 1 bf16 empty bias -0.25", f"{_KEPT_13} batch 16 seed 1 bf16")
+REPLICATES: tuple[str, ...] = tuple(name for name, config in CONFIGS.items() if config.get("seed", 0) != 0)
 
 #: configurations measured but never kept, with why: float32 decoding is what int8 decoding
 #: trades for speed (benchmarks/results/inference.json times them on one set), and the default

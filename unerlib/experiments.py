@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -119,10 +120,13 @@ def build_student(data_path: str | os.PathLike, negatives: str = "frequency", n_
     from .construct import load_pile_ner
     from .instructions import build_conversations, check_share, lowercase_share, tokenize_conversation
     from .student import load_student
+    from .hardware import bf16_training
     from .train import TrainConfig, config_key, train, train_device
     from .typefreq import merge_variants, type_counts
 
     config = TrainConfig(seed=seed, **train_options)
+    # bf16 autocast only where the hardware makes it fast (float32 elsewhere): the key says which ran
+    config = replace(config, bf16=config.bf16 and bf16_training(train_device()))
     check_share(lowercase)  # before the artifact is keyed
     data_path = Path(data_path)
     if not data_path.is_file():

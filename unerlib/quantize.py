@@ -103,16 +103,31 @@ class Int8RowLinear(_LinearRepr, torch.nn.Module):
 
 class BF16Linear(_LinearRepr, torch.nn.Module):
     """A ``torch.nn.Linear`` with bfloat16 weights: its input rounded to bfloat16, the output
-    returned in the input's dtype."""
+    rounded to bfloat16 and returned in the input's dtype.
 
-    def __init__(self, linear: torch.nn.Linear):
+    On a CPU without bfloat16 instructions (``native=None`` asks :func:`unerlib.hardware.cpu_bf16`)
+    torch's emulated bfloat16 product is several times slower than float32, so the same bfloat16
+    operands are multiplied in float32 instead: only the order of the float32 sums may differ,
+    which moves an output by one bfloat16 step at most, and rarely."""
+
+    def __init__(self, linear: torch.nn.Linear, native: bool | None = None):
         super().__init__()
+        from .hardware import cpu_bf16
+
         self.register_buffer("weight", linear.weight.detach().to(torch.bfloat16).clone())
         self.register_buffer("bias", None if linear.bias is None else linear.bias.detach().to(torch.bfloat16).clone())
         self.out_features, self.in_features = linear.out_features, linear.in_features
+        self.native = cpu_bf16() if native is None else native
+        if not self.native:  # the bfloat16 weights, held in float32 for the float32 product
+            self.register_buffer("weight_f32", self.weight.float(), persistent=False)
+            self.register_buffer("bias_f32", None if self.bias is None else self.bias.float(), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.nn.functional.linear(x.to(torch.bfloat16), self.weight, self.bias).to(x.dtype)
+        if self.native:
+            return torch.nn.functional.linear(x.to(torch.bfloat16), self.weight, self.bias).to(x.dtype)
+        rounded = x.to(torch.bfloat16).to(torch.float32)
+        out = torch.nn.functional.linear(rounded, self.weight_f32, self.bias_f32)
+        return out.to(torch.bfloat16).to(x.dtype)
 
 
 class Int8RowShared(torch.nn.Module):
@@ -154,10 +169,10 @@ def quantize_rows(model: torch.nn.Module, share_inputs: bool = True,
     return _replace_linears(model, Int8RowLinear.from_linear, keep)
 
 
-def linears_bf16(model: torch.nn.Module) -> torch.nn.Module:
+def linears_bf16(model: torch.nn.Module, native: bool | None = None) -> torch.nn.Module:
     """``model`` with every ``torch.nn.Linear`` replaced, in place, by :class:`BF16Linear`
-    (the embeddings, norms and residual stream stay in float32)."""
-    return _replace_linears(model, BF16Linear)
+    (the embeddings, norms and residual stream stay in float32); ``native`` as there."""
+    return _replace_linears(model, lambda linear: BF16Linear(linear, native))
 
 
 def _replace_linears(model: torch.nn.Module, make, keep: tuple[str, ...] = ()) -> torch.nn.Module:

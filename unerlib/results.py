@@ -171,14 +171,17 @@ def cpu_name() -> str:
 
 
 def machine_info() -> dict[str, object]:
-    """What a run's times and numbers depend on: CPU model and cores, Python, torch,
-    transformers and the date."""
+    """What a run's times and numbers depend on: CPU model, whether it has bfloat16
+    instructions (:func:`unerlib.hardware.cpu_bf16`) and cores, Python, torch, transformers
+    and the date."""
     import datetime
 
     import torch
     import transformers
 
-    return {"cpu": platform.machine(), "cpu_name": cpu_name(), "cores": os.cpu_count(),
+    from .hardware import cpu_bf16
+
+    return {"cpu": platform.machine(), "cpu_name": cpu_name(), "cpu_bf16": cpu_bf16(), "cores": os.cpu_count(),
             "python": platform.python_version(), "torch": torch.__version__,
             "transformers": transformers.__version__, "date": datetime.date.today().isoformat()}
 

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from .hardware import bf16_training
+
 LICENSE_NOTICE = (
     "The UniversalNER paper's data (Pile-NER) and models are released for research use only "
     "(CC BY-NC 4.0); an adapter tuned on them inherits that restriction. Gold corpora keep their "
@@ -203,9 +205,9 @@ def train(config: TrainConfig, examples: Sequence[dict[str, list[int]]], output_
             target_modules=config.lora_targets, task_type="CAUSAL_LM",
             layers_to_transform=top_layers(model, config.lora_layers)))
     dataset = Dataset.from_list([{"input_ids": e["input_ids"], "labels": e["labels"]} for e in examples])
-    # bf16 autocast: on a GPU that supports it, or on a CPU (torch.autocast("cpu"): faster where
-    # the CPU has bf16 instructions, e.g. AVX512-BF16; the weights stay float32)
-    use_bf16 = config.bf16 and (train_device() == "cpu" or torch.cuda.is_bf16_supported())
+    # bf16 autocast (the weights stay float32) where it is fast: a GPU that supports it, or a CPU
+    # with bf16 instructions; elsewhere torch emulates it, many times slower than float32
+    use_bf16 = config.bf16 and bf16_training(train_device())
     fields = TrainingArguments.__dataclass_fields__
     if "train_sampling_strategy" in fields:  # transformers >= 5
         sampling = {"train_sampling_strategy": "group_by_length" if config.group_by_length else "random"}
@@ -247,7 +249,7 @@ def train(config: TrainConfig, examples: Sequence[dict[str, list[int]]], output_
             "batch_tokens": collator.tokens, "batch_positions": collator.positions,
             "padding_share": collator.padding_share,
             "tokens_per_second": collator.tokens / seconds if seconds else None,
-            "resumed": resume}
+            "resumed": resume, "bf16_autocast": use_bf16}
     write_text_atomic(out / "uner_train.json", json.dumps(meta, indent=1))
     write_text_atomic(out / "README.md", model_card(config, meta, data_note))
     trainer.accelerator.wait_for_everyone()
