@@ -15,12 +15,12 @@ from unerlib.campaign import (CONFIGS, PAIRS, VALIDATION_SETS, campaign_base, ch
 from unerlib.stats import f1_from_counts
 
 
-def _scores(tmp_path, correct: dict[str, int], sentences: int = 200) -> pd.DataFrame:
-    """Per configuration and validation set, ``sentences`` sentences of 10 gold and 10
+def _scores(tmp_path, correct: dict[str, int], sentences: int = 200, sets=VALIDATION_SETS) -> pd.DataFrame:
+    """Per configuration and validation set (of ``sets``), ``sentences`` sentences of 10 gold and 10
     predicted entities, ``correct[config]`` right give or take one (paired pattern)."""
     rows = []
     for config, c in correct.items():
-        for name in VALIDATION_SETS:
+        for name in sets:
             folder = tmp_path / f"{config}-{name}".replace(" ", "_").replace(":", "_")
             folder.mkdir()
             counts = [[max(0, min(10, c + (i % 3) - 1)), 10, 10] for i in range(sentences)]
@@ -247,15 +247,16 @@ def test_weighted_sources_draw_n_times_a_round(tmp_path):
 
 
 def test_the_committed_campaign_and_the_default_profile_agree():
-    """campaign/results.json (the output of `uner campaign`, shown by notebook 12) and
-    campaign/first_suite.json (rounds 1-12 on the first suite) are read back whole; each holds
+    """campaign/results.json (the output of `uner campaign`, shown by notebook 12),
+    campaign/second_suite.json (rounds 12-15 on the second suite) and campaign/first_suite.json
+    (rounds 1-12 on the first suite) are read back whole; each holds
     the pairs of PAIRS whose both configurations it scored, on its own suite, and every pair is
     in one of them; the current file's kept configuration is one it tried, and the default
     profile uses it: the winner becomes the default."""
     from unerlib.campaign import SUITES, load_results
     from unerlib.pipeline import load_profile, project_root
 
-    files = {"current": "results.json", "first": "first_suite.json"}
+    files = {"current": "results.json", "second": "second_suite.json", "first": "first_suite.json"}
     seen = set()
     for suite, name in files.items():
         res = load_results(project_root() / "campaign" / name)
@@ -275,8 +276,10 @@ def test_the_committed_campaign_and_the_default_profile_agree():
     default = load_profile("default")["parameters"]
     base = {**res["base"], **res["configs"][res["kept"]]}
     base = {"lora_layers": 0, **base}  # a field the recorded base predates, at its value then
+    base = {"lowercase": 0.0, "titlecase": 0.0, **base}
     for key in ("negatives", "n_negatives", "sources", "empty_bias", "n_passages", "learning_rate", "epochs",
-                "batch_size", "constrain_spans", "one_type_per_entity", "quantize", "lora_layers"):
+                "batch_size", "constrain_spans", "one_type_per_entity", "quantize", "lora_layers", "lowercase",
+                "titlecase"):
         assert default.get(key, base[key]) == base[key], key
 
 
@@ -347,7 +350,7 @@ def test_a_round_can_be_scored_on_the_first_suite(tmp_path, monkeypatch):
     assert seen == {"sets": SUITES["first"], "check": EMPTY_CHECKS["first"]}
     assert json.loads(out.read_text())["limits"] == SUITES["first"]
     with pytest.raises(SystemExit):
-        main(["campaign", "--suite", "second"])
+        main(["campaign", "--suite", "third"])
 
 
 def test_a_round_carries_the_earlier_rounds_rows(tmp_path, monkeypatch, capsys):
@@ -357,6 +360,7 @@ def test_a_round_carries_the_earlier_rounds_rows(tmp_path, monkeypatch, capsys):
     a row recorded without counts (files before round 10) keeps its summary row and pairs,
     and a configuration scored again reports how far its per-set F1 moved."""
     import unerlib.campaign as campaign
+    import unerlib.campaign_carry as campaign_carry
     from unerlib.cli import main
 
     (tmp_path / "first").mkdir()
@@ -390,13 +394,82 @@ def test_a_round_carries_the_earlier_rounds_rows(tmp_path, monkeypatch, capsys):
     assert written["rescored"] == {"frequency x1": 0.0}
     assert written["earlier_machines"] == [] and written["machine"]["cpu_name"]  # where each row was measured
     a, b = {"cpu_name": "A", "date": "1"}, {"cpu_name": "B", "date": "2"}  # each machine once, this round's left out
-    assert campaign._other_machines({"earlier_machines": [a, b, {}, a], "machine": b}, b) == [a]
-    assert campaign._other_machines({"earlier_machines": [a], "machine": b}, a) == [b]
+    assert campaign_carry.other_machines({"earlier_machines": [a, b, {}, a], "machine": b}, b) == [a]
+    assert campaign_carry.other_machines({"earlier_machines": [a], "machine": b}, a) == [b]
     assert "frequency x1 0.00" in capsys.readouterr().out
     (tmp_path / "other").mkdir()
     with pytest.raises(ValueError, match="same base"):
         results(_scores(tmp_path / "other", {"frequency x1": 3}), {"model": "other"}, parse_configs("frequency x1"),
                 suite_sizes(), earlier=earlier)
+
+
+def test_a_grown_suite_completes_the_earlier_rows_of_the_students_scored_on_its_new_set(tmp_path, monkeypatch):
+    """A suite that adds a set to an earlier file's: `uner campaign --base FILE --carry --extend NAMES`
+    scores those earlier configurations on the new set (and again on the empty check's set) and takes
+    their other rows from the file; new configurations are scored on every set; a configuration of
+    the file scored on nothing now is not carried, since it lacks the new set."""
+    import unerlib.campaign as campaign
+    from unerlib.campaign import EMPTY_CHECK, SUITES
+    from unerlib.campaign_pairs import view_gap
+    from unerlib.cli import main
+    from unerlib.data import DataError
+
+    old_sets, new_set = SUITES["second"], "multiconer2_coarse_titled:dev"
+    assert set(VALIDATION_SETS) == {*old_sets, new_set} and EMPTY_CHECK[0] in old_sets
+    (tmp_path / "first").mkdir()
+    earlier = results(_scores(tmp_path / "first", {"frequency x1": 3, "corpus x4": 8, "int8 rows": 5}, sets=old_sets),
+                      {"model": "m"}, parse_configs("frequency x1,corpus x4,int8 rows"), dict(old_sets),
+                      empty=pd.DataFrame([{"config": c, "AUC": 0.4} for c in ("frequency x1", "corpus x4", "int8 rows")]))
+    (tmp_path / "earlier.json").write_text(json.dumps(earlier))
+    asked = []
+
+    def fake_run(base, configs, sets, **_):
+        asked.append((list(configs), dict(sets)))
+        folder = tmp_path / f"run{len(asked)}"
+        folder.mkdir()
+        return _scores(folder, {c: {"frequency x1": 3, "corpus x4": 4, "frequency x4": 6}[c] for c in configs},
+                       sets=sets)
+
+    monkeypatch.setattr(campaign, "run_campaign", fake_run)
+    monkeypatch.setattr(campaign, "empty_check", lambda scores, *a, **k: pd.DataFrame(
+        [{"config": c, "AUC": 0.5} for c in dict.fromkeys(scores["config"])]))
+    out = tmp_path / "out.json"
+    main(["campaign", "--configs", "frequency x4", "--extend", "frequency x1,corpus x4", "--base",
+          str(tmp_path / "earlier.json"), "--carry", "--out", str(out)])
+    assert asked == [(["frequency x4"], VALIDATION_SETS),
+                     (["frequency x1", "corpus x4"], {EMPTY_CHECK[0]: VALIDATION_SETS[EMPTY_CHECK[0]],
+                                                      new_set: VALIDATION_SETS[new_set]})]
+    written = json.loads(out.read_text())
+    assert list(written["configs"]) == ["frequency x1", "frequency x4", "corpus x4"]  # int8 rows stays behind
+    assert written["limits"] == VALIDATION_SETS and set(written["validation_sets"]) == set(VALIDATION_SETS)
+    for config in written["configs"]:
+        assert sorted(r["dataset"] for r in written["per_set"] if r["config"] == config) == sorted(VALIDATION_SETS)
+    # the completed rows: the new set and the check's set scored now, the others as the file recorded them
+    was = {(r["config"], r["dataset"]): r["f1"] for r in earlier["per_set"]}
+    now = {(r["config"], r["dataset"]): r["f1"] for r in written["per_set"]}
+    assert now[("corpus x4", "figer_gold:test")] == was[("corpus x4", "figer_gold:test")]
+    assert now[("corpus x4", EMPTY_CHECK[0])] != was[("corpus x4", EMPTY_CHECK[0])]
+    assert set(written["rescored"]) == {"frequency x1", "corpus x4"}  # on the check's set only
+    assert written["rescored"]["frequency x1"] == 0.0 and written["rescored"]["corpus x4"] == pytest.approx(
+        abs(now[("corpus x4", EMPTY_CHECK[0])] - was[("corpus x4", EMPTY_CHECK[0])]), abs=0.01)
+    assert {r["config"]: r["AUC"] for r in written["empty_check"]["rows"]} == {
+        "frequency x1": 0.4, "frequency x4": 0.5, "corpus x4": 0.4}  # the extended ones' checks carried
+    gap = view_gap(written["per_set"], new_set, EMPTY_CHECK[0])
+    assert list(gap["config"]) == list(written["configs"]) and (gap["difference"] == 0).all()
+    # a student scored on some sets only must be the recorded one, with counts for the others
+    (tmp_path / "other").mkdir()
+    partial = _scores(tmp_path / "other", {"frequency x1": 3}, sets=[new_set])
+    with pytest.raises(DataError, match="no rows of the same student"):
+        results(partial.assign(adapter="another"), {"model": "m"}, parse_configs("frequency x1"), VALIDATION_SETS,
+                earlier=earlier)
+    with pytest.raises(DataError, match="no rows of the same student"):
+        results(_scores(tmp_path / "other", {"frequency x4": 3}, sets=[new_set]), {"model": "m"},
+                parse_configs("frequency x4"), VALIDATION_SETS, earlier=earlier)
+    with pytest.raises(ValueError, match="adds sets"):  # a suite that drops a set carries nothing
+        results(partial, {"model": "m"}, parse_configs("frequency x1"), {new_set: 200}, earlier=earlier)
+    with pytest.raises(SystemExit):
+        main(["campaign", "--configs", "", "--extend", "frequency x1", "--base", str(tmp_path / "earlier.json"),
+              "--out", str(out)])
 
 
 def test_pairs_inside_the_spread_of_two_training_draws_say_so():
@@ -434,3 +507,27 @@ def test_the_suite_table_shows_what_the_first_sentences_hold(data_root):
     assert list(now.index) == list(SUITES["current"])
     assert now.loc["multiconer2_sample:dev", "its share %"] < 30
     assert (now["gold mentions"] > 0).all()
+
+
+def test_the_budget_is_scaled_to_a_slower_machine(tmp_path):
+    """A round on a machine that trains the earlier file's students 1.5 times as long judges the
+    training budget in that machine's seconds: a configuration trained now in 1200 s is within it
+    (900 s there), and the file says by how much the budget was scaled."""
+    from unerlib.campaign import TRAIN_BUDGET_S
+    from unerlib.campaign_carry import speed_ratio
+
+    (tmp_path / "first").mkdir()
+    earlier = results(_scores(tmp_path / "first", {"frequency x1": 3, "corpus x4": 6}).assign(
+        train_seconds=lambda t: t["config"].map({"frequency x1": 100.0, "corpus x4": 700.0})),
+        {"model": "m"}, parse_configs("frequency x1,corpus x4"), VALIDATION_SETS)
+    (tmp_path / "now").mkdir()
+    now = _scores(tmp_path / "now", {"frequency x1": 3, "frequency x4": 8}).assign(
+        train_seconds=lambda t: t["config"].map({"frequency x1": 150.0, "frequency x4": 1200.0}))
+    assert speed_ratio(earlier, now) == 1.5  # the baseline's student, timed on both machines
+    assert speed_ratio(earlier, now.assign(adapter="another")) is None  # no student timed on both
+    written = results(now, {"model": "m"}, parse_configs("frequency x1,frequency x4"), VALIDATION_SETS,
+                      earlier=earlier)
+    assert written["speed"] == 1.5 and written["budget_s"] == 1.5 * TRAIN_BUDGET_S
+    assert written["kept"] == "frequency x4" and "so it is 1350 s here" in written["why"]
+    alone = results(now, {"model": "m"}, parse_configs("frequency x1,frequency x4"), VALIDATION_SETS)
+    assert alone["kept"] == "frequency x1" and "over the training budget of 900 s" in alone["why"]

@@ -355,3 +355,26 @@ def test_lowercase_share_lowers_a_seeded_share_of_passages_and_answers():
     assert lowercase_share(convs, 0.0) == convs and all(c.passage.islower() for c in lowercase_share(convs, 1.0))
     with pytest.raises(ValueError, match="between 0 and 1"):
         lowercase_share(convs, 1.5)
+
+
+def test_titlecase_share_capitalizes_the_types_of_a_seeded_share_only():
+    """A seeded share of the conversations asks every type in title case; passages and answers
+    stay as they were, the rest is untouched, and the share is drawn apart from the lower-cased one."""
+    from unerlib.instructions import lowercase_share, titlecase_share
+    from unerlib.typenames import title_case
+
+    assert title_case("restaurant name") == "Restaurant Name" and title_case("DNA") == "DNA"
+    assert title_case("gene or gene product") == "Gene Or Gene Product" and title_case("Amenity") == "Amenity"
+    convs = [Conversation(f"Obama met Merkel in Berlin {i}.", [("person", ["Obama"]), ("sports team", [])], "news")
+             for i in range(20)]
+    out = titlecase_share(convs, 0.3, seed=1)
+    titled = [c for c in out if c.turns[0][0] == "Person"]
+    assert len(titled) == 6 and out == titlecase_share(convs, 0.3, seed=1)
+    assert all(c.turns == [("Person", ["Obama"]), ("Sports Team", [])] for c in titled)
+    assert all(new.passage == old.passage and new.source == old.source for new, old in zip(out, convs))
+    assert all(new == old for new, old in zip(out, convs) if new.turns[0][0] == "person")
+    lowered = {i for i, c in enumerate(lowercase_share(convs, 0.3, seed=1)) if c.passage.islower()}
+    assert {i for i, c in enumerate(out) if c.turns[0][0] == "Person"} != lowered
+    assert titlecase_share(convs, 0.0) == convs
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        titlecase_share(convs, -0.1)

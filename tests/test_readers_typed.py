@@ -164,6 +164,13 @@ def test_sampled_views_read_the_same_sentences_in_a_seeded_order(data_root):
         assert sorted((m.text, m.type) for r in sample for m in r.mentions) == sorted(
             (m.text, m.type) for r in plain for m in r.mentions)
         assert dataset_types(name, sample) == dataset_types(name.removesuffix("_sample"), plain)
+    # the title-cased view: the coarse sample's sentences, order and mentions, its type names capitalized
+    coarse, titled = (load_dataset(n, "dev", data_root) for n in ("multiconer2_coarse_sample", "multiconer2_coarse_titled"))
+    assert [r.text for r in titled] == [r.text for r in coarse]
+    assert [[(m.text, m.type.lower()) for m in r.mentions] for r in titled] == [
+        [(m.text, m.type) for m in r.mentions] for r in coarse]
+    assert tuple(dataset_types("multiconer2_coarse_titled")) == ("Person", "Location", "Group", "Creative Work", "Product",
+                                                          "Medical Entity")
     first = Counter(m.type for r in dev[:40] for m in r.mentions)  # the first suite read these 40
     sampled = Counter(m.type for r in load_dataset("multiconer2_sample", "dev", data_root)[:100] for m in r.mentions)
     assert first.most_common(1)[0][1] > 0.5 * sum(first.values())  # the file's opening: mostly one type

@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Sequence
 
+from .campaign_carry import carry_earlier, other_machines, speed_ratio
 from .campaign_configs import CONFIGS, PAIRS, REPLICATES, UNAFFORDABLE
 from .campaign_pairs import pair_sentence, pair_table, training_spread  # noqa: F401  (the pairs live there)
 from .campaign_suite import (EMPTY_CHECK, EMPTY_CHECKS, SUITES, VALIDATION_SETS, empty_check_size,  # noqa: F401
@@ -42,6 +43,11 @@ BASE_PARAMS: tuple[str, ...] = ("negatives", "n_negatives", "seed", "max_new_tok
                                 "bf16", "lora_layers")
 
 
+#: the profile parameters that rewrite a share of the training conversations (lower-cased text,
+#: title-cased types), in a base only when set
+CONVERSATION_SHARES: tuple[str, ...] = ("lowercase", "titlecase")
+
+
 #: the profile parameters that make the teacher data (a configuration may change ``sources``)
 DATA_BASE: tuple[str, ...] = ("teacher", "teacher_model", "base_url", "n_passages", "max_passage_tokens", "sources")
 
@@ -55,8 +61,9 @@ def campaign_base(params: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"the campaign needs the student parameters {missing}")
     data = {k: params.get(k) for k in DATA_BASE}
     data["sources"] = data["sources"] or "default"
-    lowercase = {"lowercase": params["lowercase"]} if params.get("lowercase") else {}  # bases before it keep theirs
-    return {"model": params["student"], **data, **{k: params[k] for k in BASE_PARAMS}, **lowercase}
+    # the conversation shares, only when set: the bases of rounds before them keep their keys
+    shares = {k: params[k] for k in CONVERSATION_SHARES if params.get(k)}
+    return {"model": params["student"], **data, **{k: params[k] for k in BASE_PARAMS}, **shares}
 
 
 def run_campaign(base: dict[str, Any], configs: dict[str, dict[str, Any]],
@@ -291,46 +298,6 @@ def _rank(name: str) -> int:
     return list(CONFIGS).index(name) if name in CONFIGS else len(CONFIGS)
 
 
-class _Carried(NamedTuple):
-    """What an earlier results file gives a round (see :func:`results`)."""
-    scores: Any  # its rows recorded with per-sentence counts, as score rows
-    configs: dict[str, dict[str, Any]]  # every configuration carried
-    legacy: set[str]  # those recorded without counts
-    per_set: list[dict[str, Any]]  # the legacy configurations' per-set rows
-    summary: list[dict[str, Any]]  # and their summary rows
-    pairs: list[dict[str, Any]]  # the recorded pairs that need a legacy configuration
-    empty_rows: list[dict[str, Any]]  # the carried configurations' empty-check rows
-    rescored: dict[str, float]  # configuration scored again -> largest per-set F1 change
-
-
-def _carry(earlier: dict[str, Any], scores, base: dict[str, Any], limits: dict[str, int]) -> _Carried:
-    """The configurations of ``earlier`` not in ``scores`` whose definition in :data:`CONFIGS`
-    is unchanged, and how far the ones scored again moved."""
-    import pandas as pd
-
-    if earlier["base"] != base or earlier["limits"] != limits:
-        raise ValueError("an earlier round is carried only onto the same base and sentences per set "
-                         f"(it has {earlier['base']} and {earlier['limits']})")
-    old = pd.DataFrame(earlier["per_set"])
-    scored = set(scores["config"])
-    rescored = {}
-    for name in scored & set(old["config"]):
-        was = old[old["config"] == name].set_index("dataset")["f1"]
-        now = scores[scores["config"] == name].set_index("dataset")["f1"].round(2)
-        rescored[name] = round(float((now - was).abs().max()), 2)
-    carried = [c for c in earlier["configs"] if c not in scored and CONFIGS.get(c) == earlier["configs"][c]]
-    old = old[old["config"].isin(carried)]
-    counted = (old["counts"].map(lambda c: isinstance(c, str)) if "counts" in old
-               else pd.Series(False, index=old.index))
-    legacy = set(old.loc[~counted, "config"])
-    return _Carried(old[counted], {c: earlier["configs"][c] for c in carried}, legacy,
-                    [r for r in earlier["per_set"] if r["config"] in legacy],
-                    [r for r in earlier["summary"] if r["config"] in legacy],
-                    [r for r in earlier.get("pairs", []) if {r["config"], r["against"]} & legacy],
-                    [r for r in (earlier.get("empty_check") or {}).get("rows", []) if r["config"] in carried],
-                    rescored)
-
-
 def results(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]], limits: dict[str, int],
             machine: dict[str, Any] | None = None, empty=None, check: tuple[str, int] = EMPTY_CHECK,
             earlier: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -339,19 +306,25 @@ def results(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]], li
     later round can pair against them), summary and choice, :func:`pair_table`, and :func:`empty_check`'s
     table (``empty``) when given.
 
-    ``earlier``: a results file of the same base and sentences. Every configuration it holds
-    that is not in ``scores`` and whose definition in :data:`CONFIGS` is unchanged is carried
-    as recorded, and the table, the choice and the pairs are made over all of them. One
+    ``earlier``: a results file of the same base and sentences (or of a suite that ``limits``
+    grows by a set: see :func:`unerlib.campaign_carry.carry_earlier`). Every configuration it
+    holds that is not in ``scores`` and whose definition in :data:`CONFIGS` is unchanged is
+    carried as recorded, and the table, the choice and the pairs are made over all of them. One
     recorded without per-sentence counts (files written before round 10) keeps its recorded
     summary row, and a pair that needs it its recorded interval. ``rescored`` gives, for each
     configuration scored again, the largest change of a per-set F1 against the earlier file, and
-    ``earlier_machines`` the machines the carried rows were measured on."""
+    ``earlier_machines`` the machines the carried rows were measured on. The training budget of
+    the choice is :data:`TRAIN_BUDGET_S` in the earlier rows' seconds: scaled by ``speed``
+    (:func:`unerlib.campaign_carry.speed_ratio`) when this machine trains the same students
+    faster or slower, and written as ``budget_s``."""
     import pandas as pd
 
     from .evaluation import count_sets
 
     scores = scores.assign(counts=[" ".join(map(str, c.ravel())) for c in count_sets(scores)])
-    carried = _carry(earlier, scores, base, limits) if earlier is not None else None
+    carried = carry_earlier(earlier, scores, base, limits) if earlier is not None else None
+    speed = speed_ratio(earlier, scores) if earlier is not None and "train_seconds" in scores else None
+    budget = TRAIN_BUDGET_S * (speed or 1.0)
     if carried is not None:
         scores = pd.concat([scores, carried.scores], ignore_index=True)
         configs = {**configs, **carried.configs}
@@ -363,7 +336,10 @@ def results(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]], li
     table = pd.concat([summary(scores, baseline), pd.DataFrame(carried.summary if carried else [])],
                       ignore_index=True)
     table = table.sort_values("config", key=lambda s: s.map(_rank), kind="stable", ignore_index=True)
-    kept, why = choose(table, configs=configs)
+    kept, why = choose(table, budget_s=budget, configs=configs)
+    if speed and abs(speed - 1.0) > 0.05:
+        why += (f" (the budget is {TRAIN_BUDGET_S:.0f} s on the machine of the earlier rows; this machine trained the "
+                f"same students {speed:.2f} times as long, so it is {budget:.0f} s here)")
     pairs = pair_table(scores).to_dict(orient="records") + (carried.pairs if carried else [])
     position = {p: i for i, p in enumerate(PAIRS)}
     pairs.sort(key=lambda r: position.get((r["config"], r["against"]), len(position)))
@@ -373,26 +349,18 @@ def results(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]], li
     per_set = [{**row, "counts": counts} for row, counts in
                zip(json.loads(scores[cols].round(2).to_json(orient="records")), scores["counts"])]
     per_set = sorted(per_set + (carried.per_set if carried else []), key=lambda r: _rank(r["config"]))
-    empty_rows = (json.loads(empty.to_json(orient="records")) if empty is not None else []) + \
-        (carried.empty_rows if carried else [])
+    empty_rows = json.loads(empty.to_json(orient="records")) if empty is not None else []
+    checked = {r["config"] for r in empty_rows}
+    empty_rows += [r for r in (carried.empty_rows if carried else []) if r["config"] not in checked]
     return {"base": base, "configs": configs, "validation_sets": sorted({r["dataset"] for r in per_set}), "limits": limits,
             "per_set": per_set, "summary": json.loads(table.to_json(orient="records")), "kept": kept, "why": why,
             "pairs": json.loads(json.dumps(pairs)),
             **({"empty_check": {"set": check[0], "sentences": check[1],
                                 "rows": sorted(empty_rows, key=lambda r: _rank(r["config"]))}} if empty_rows else {}),
             **({"rescored": carried.rescored} if carried and carried.rescored else {}),
-            **({"earlier_machines": _other_machines(earlier, machine or {})} if earlier is not None else {}),
+            **({"speed": speed, "budget_s": round(budget, 1)} if speed else {}),
+            **({"earlier_machines": other_machines(earlier, machine or {})} if earlier is not None else {}),
             "machine": machine or {}}
-
-
-def _other_machines(earlier: dict[str, Any], machine: dict[str, Any]) -> list[dict[str, Any]]:
-    """The machines of an earlier file's rows, each once and without this round's (a chain of
-    rounds on one machine names it once)."""
-    out: list[dict[str, Any]] = []
-    for m in [*earlier.get("earlier_machines", []), earlier.get("machine", {})]:
-        if m and m not in out and m != machine:
-            out.append(m)
-    return out
 
 
 def load_results(path: str | os.PathLike) -> dict[str, Any]:

@@ -12,11 +12,16 @@ from typing import Sequence
 #: 1k-WFB-g (116 types a sentence) is registered for validation but too costly per sentence.
 #: Since round 12 the MultiCoNER II views read a seeded sample of the dev sentences (the first
 #: ones of the file are mostly person names) and the fine one 100 sentences instead of 40;
-#: ``SUITES["first"]`` is the suite of rounds 1-12.
-VALIDATION_SETS: dict[str, int] = {"multiconer2_sample:dev": 100, "figer_gold:test": 40,
-                                   "multiconer2_coarse_sample:dev": 200, "figer_gold_coarse:test": 100}
+#: ``SUITES["first"]`` is the suite of rounds 1-12. Since round 16 the coarse MultiCoNER II sample is
+#: asked a second time with its type names in title case ("Creative Work"), as one zero-shot file
+#: (MIT Restaurant's) spells its types and no teacher passage does; ``SUITES["second"]`` is the
+#: suite of rounds 12-15, without that view.
+_SECOND: dict[str, int] = {"multiconer2_sample:dev": 100, "figer_gold:test": 40,
+                           "multiconer2_coarse_sample:dev": 200, "figer_gold_coarse:test": 100}
+VALIDATION_SETS: dict[str, int] = {**_SECOND, "multiconer2_coarse_titled:dev": 200}
 SUITES: dict[str, dict[str, int]] = {
     "current": VALIDATION_SETS,
+    "second": _SECOND,
     "first": {"multiconer2:dev": 40, "figer_gold:test": 40, "multiconer2_coarse:dev": 200,
               "figer_gold_coarse:test": 100},
 }
@@ -35,7 +40,8 @@ def suite_sizes(sets: dict[str, int] | Sequence[str] = VALIDATION_SETS, limit: i
 #: one coarse validation view and its first sentences
 EMPTY_CHECK: tuple[str, int] = ("multiconer2_coarse_sample:dev", 100)
 #: the empty-answer check of each suite of :data:`SUITES`
-EMPTY_CHECKS: dict[str, tuple[str, int]] = {"current": EMPTY_CHECK, "first": ("multiconer2_coarse:dev", 100)}
+EMPTY_CHECKS: dict[str, tuple[str, int]] = {"current": EMPTY_CHECK, "second": EMPTY_CHECK,
+                                            "first": ("multiconer2_coarse:dev", 100)}
 
 
 def empty_check_size(limit: int | None = None, suite: str = "current") -> tuple[str, int]:

@@ -256,7 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("campaign", help="train and score student configurations on the validation suite "
                                         "(never the test sets); writes the JSON the campaign chapter shows")
     p.add_argument("--profile", default="default", help="the profile whose student parameters are the base")
-    p.add_argument("--configs", default="all", help="configuration names of unerlib.campaign.CONFIGS, or 'all'")
+    p.add_argument("--configs", default="all", help="configuration names of unerlib.campaign.CONFIGS, or 'all' "
+                                                      "('' with --extend: none)")
     p.add_argument("--limit", type=int, default=None,
                    help="sentences per validation set (all their types); default: each set's own size "
                         "(unerlib.campaign.VALIDATION_SETS)")
@@ -269,6 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--carry", action="store_true",
                    help="with --base: keep that file's rows of every configuration not scored now (a round adds "
                         "its configurations to the earlier ones without training them again)")
+    p.add_argument("--extend", default="",
+                   help="with --base and --carry: configurations of that file scored now only on the sets the suite "
+                        "adds to its suite (and again on the empty check's set, which shows whether the student is "
+                        "the one recorded); their other rows are carried")
     p.set_defaults(func=_cmd_campaign)
 
     p = sub.add_parser("report", help="execute the notebooks with papermill and build the book")

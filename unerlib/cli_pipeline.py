@@ -123,17 +123,27 @@ def _cmd_campaign(args: argparse.Namespace) -> None:
     from .results import machine_info
 
     params = load_profile(args.profile)["parameters"]
-    configs = parse_configs(args.configs)
+    configs = parse_configs(args.configs) if args.configs else {}
     # an earlier round's base: its configurations are compared on what they were (the profile
     # has since taken the configuration that round kept)
     if args.carry and not args.base:
         raise SystemExit("--carry needs --base: the results file whose rows it carries")
+    if args.extend and not args.carry:
+        raise SystemExit("--extend needs --base and --carry: the results file whose rows it completes")
     earlier = load_results(args.base) if args.base else None
     base = earlier["base"] if earlier else campaign_base(params)
     sizes = suite_sizes(SUITES[args.suite], limit=args.limit)
-    scores = run_campaign(base, configs, sets=sizes)
+    scores = run_campaign(base, configs, sets=sizes) if configs else None
     check = empty_check_size(args.limit, args.suite)
-    empty = empty_check(scores, base, configs, check)
+    empty = empty_check(scores, base, configs, check) if configs else None
+    if args.extend:  # earlier students scored on the sets their file lacks, and again on the check's set
+        extend = parse_configs(args.extend)
+        added = {s: n for s, n in sizes.items() if s not in earlier["limits"] or s == check[0]}
+        more = run_campaign(base, extend, sets=added)
+        scores = more if scores is None else pd.concat([scores, more], ignore_index=True)
+        configs = {**extend, **configs}
+    if scores is None:
+        raise SystemExit("nothing to score: give --configs, or --extend with --base and --carry")
     out = results(scores, base, configs, sizes, machine_info(), empty=empty, check=check,
                   earlier=earlier if args.carry else None)
     write_json_atomic(Path(args.out), out, indent=1)

@@ -103,12 +103,14 @@ def build_teacher_data(teacher: str = "corpus", n_passages: int = 2000, seed: in
 
 
 def build_student(data_path: str | os.PathLike, negatives: str = "frequency", n_negatives: int = 2,
-                  seed: int = 0, merge_type_variants: bool = True, lowercase: float = 0.0, progress: bool = True,
+                  seed: int = 0, merge_type_variants: bool = True, lowercase: float = 0.0, titlecase: float = 0.0,
+                  progress: bool = True,
                   root: str | os.PathLike | None = None, build: bool = True, **train_options: Any) -> Path:
     """Conversations with negative sampling, tokenized, then a tuned student (cached).
 
     ``train_options`` are :class:`unerlib.train.TrainConfig` fields; ``lowercase`` the share
-    of conversations written in lower case (:func:`unerlib.instructions.lowercase_share`). The key holds the
+    of conversations written in lower case (:func:`unerlib.instructions.lowercase_share`), ``titlecase``
+    the share asking their types in title case (:func:`unerlib.instructions.titlecase_share`). The key holds the
     sha256 of the data file's bytes (two files in one folder give two students) and the
     format version of students. Returns the adapter (or model) directory; a killed run
     resumes from its checkpoints; a second process waits for the first and reuses its
@@ -118,7 +120,7 @@ def build_student(data_path: str | os.PathLike, negatives: str = "frequency", n_
     """
     from .artifacts import building, file_digest, is_main_process
     from .construct import load_pile_ner
-    from .instructions import build_conversations, check_share, lowercase_share, tokenize_conversation
+    from .instructions import build_conversations, check_share, lowercase_share, titlecase_share, tokenize_conversation
     from .student import load_student
     from .hardware import bf16_training
     from .train import TrainConfig, config_key, train, train_device
@@ -127,7 +129,7 @@ def build_student(data_path: str | os.PathLike, negatives: str = "frequency", n_
     config = TrainConfig(seed=seed, **train_options)
     # bf16 autocast only where the hardware makes it fast (float32 elsewhere): the key says which ran
     config = replace(config, bf16=config.bf16 and bf16_training(train_device()))
-    check_share(lowercase)  # before the artifact is keyed
+    check_share(lowercase), check_share(titlecase)  # before the artifact is keyed
     data_path = Path(data_path)
     if not data_path.is_file():
         from .data import DataError
@@ -136,7 +138,8 @@ def build_student(data_path: str | os.PathLike, negatives: str = "frequency", n_
     data_key = file_digest(data_path)
     params = {"data": data_key, "negatives": negatives, "n_negatives": n_negatives,
               "merge_type_variants": merge_type_variants, "train": config_key(config),
-              **({"lowercase": lowercase} if lowercase else {})}  # students cached before the option keep their key
+              **({"lowercase": lowercase} if lowercase else {}),  # students cached before an option keep their key
+              **({"titlecase": titlecase} if titlecase else {})}
     folder = artifact_dir("students", params, root)
     if is_done(folder):
         return folder
@@ -149,12 +152,15 @@ def build_student(data_path: str | os.PathLike, negatives: str = "frequency", n_
         convs = build_conversations(data, negatives, n_negatives, seed, tmap)
         if lowercase:
             convs = lowercase_share(convs, lowercase, seed)
+        if titlecase:
+            convs = titlecase_share(convs, titlecase, seed)
         student = load_student(config.model, device=train_device())
         examples = [p for c in convs
                     for p in tokenize_conversation(student.tokenizer, c, config.max_length, config.train_ack)]
         note = (f"Data: {len(data)} passages of teacher data `{data_path.name}` (sha256 {data_key[:12]}), "
                 f"negatives `{negatives}` ({n_negatives} per passage)"
-                + (f", {lowercase:.0%} of the conversations in lower case." if lowercase else "."))
+                + (f", {lowercase:.0%} of the conversations in lower case" if lowercase else "")
+                + (f", {titlecase:.0%} asking their types in title case" if titlecase else "") + ".")
         train(config, examples, folder, student=student, progress=progress, data_note=note)
         if is_main_process():
             mark_done(folder)

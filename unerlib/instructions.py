@@ -186,7 +186,7 @@ def build_conversations(
 def check_share(share: float) -> float:
     """``share`` when it lies between 0 and 1 (a share of the conversations), else a ValueError."""
     if not 0.0 <= share <= 1.0:
-        raise ValueError(f"the lower-cased share must lie between 0 and 1, got {share}")
+        raise ValueError(f"a share of the conversations must lie between 0 and 1, got {share}")
     return share
 
 
@@ -198,6 +198,22 @@ def lowercase_share(convs: Sequence[Conversation], share: float, seed: int = 0) 
 
     chosen = set(random.Random(seed).sample(range(len(convs)), round(check_share(share) * len(convs))))
     return [Conversation(c.passage.lower(), [(t, [e.lower() for e in ents]) for t, ents in c.turns], c.source)
+            if i in chosen else c for i, c in enumerate(convs)]
+
+
+def titlecase_share(convs: Sequence[Conversation], share: float, seed: int = 0) -> list[Conversation]:
+    """``convs`` with a seeded ``share`` of them (0 to 1) asking every type in title case
+    ("restaurant name" -> "Restaurant Name", :func:`unerlib.typenames.title_case`), passage and
+    answers unchanged: the teacher data names its types in lower case, while an evaluation file
+    may capitalize them (MIT Restaurant's official one does). Drawn apart from
+    :func:`lowercase_share`'s conversations, so the two shares overlap only by chance."""
+    import random
+
+    from .typenames import title_case
+
+    rng = random.Random(f"titlecase:{seed}")
+    chosen = set(rng.sample(range(len(convs)), round(check_share(share) * len(convs))))
+    return [Conversation(c.passage, [(title_case(t), ents) for t, ents in c.turns], c.source)
             if i in chosen else c for i, c in enumerate(convs)]
 
 

@@ -21,12 +21,12 @@ RUN_ENV = "UNER_RUN"
 #: notebook 03's parameters that make its teacher data and its student
 DATA_PARAMS = ("teacher", "teacher_model", "base_url", "n_passages", "max_passage_tokens", "seed", "student", "sources")
 TRAIN_PARAMS = ("learning_rate", "epochs", "max_steps", "batch_size", "lora", "lora_r", "lora_alpha", "max_length",
-                "bf16", "lora_layers", "lowercase")
+                "bf16", "lora_layers", "lowercase", "titlecase")
 #: notebook 03's inference settings, used by every evaluation of its student
 INFERENCE_PARAMS = ("max_new_tokens", "quantize", "empty_bias", "constrain_spans", "one_type_per_entity")
 #: the values of parameters added after runs were recorded, for a manifest that lacks them
 LATER_DEFAULTS: dict[str, Any] = {"lora_layers": 0, "empty_bias": 0.0, "constrain_spans": False,
-                                  "one_type_per_entity": False, "lowercase": 0.0}
+                                  "one_type_per_entity": False, "lowercase": 0.0, "titlecase": 0.0}
 STUDENT_PARAMS = (*DATA_PARAMS, "negatives", "n_negatives", *TRAIN_PARAMS, "eval_limit", *INFERENCE_PARAMS)
 
 

@@ -56,6 +56,12 @@ def natural_type(raw: str, overrides: dict[str, str] | None = None) -> str:
     return " ".join(w if w in ACRONYMS else w.lower() for w in words)
 
 
+def title_case(name: str) -> str:
+    """``name`` with each word's first letter upper-cased ("restaurant name" -> "Restaurant Name",
+    "DNA" kept): how some evaluation files spell their types (MIT Restaurant's official file)."""
+    return " ".join(w[:1].upper() + w[1:] for w in name.split(" "))
+
+
 #: Few-NERD's ``coarse_fine`` labels by their natural names (the fine part, in words)
 FEW_NERD_NAMES: dict[str, str] = {
     "art_broadcastprogram": "broadcast program", "art_film": "film", "art_music": "music", "art_other": "work of art",
