@@ -70,16 +70,16 @@ def view_gap(per_set: Sequence[dict[str, Any]], view: str, plain: str):
     on ``view`` minus its F1 on ``plain``, two views of the same sentences and gold that spell
     the type names differently (the title-cased MultiCoNER II sample against the lower-case one),
     paired over sentences, with its verdict; what the spelling alone costs each student."""
-    import numpy as np
     import pandas as pd
 
+    from .evaluation import count_sets
     from .stats import paired_difference, verdict
 
     counts = {(r["config"], r["dataset"]): r for r in per_set if isinstance(r.get("counts"), str)}
     rows = []
     for config in dict.fromkeys(r["config"] for r in per_set):
         if (config, view) in counts and (config, plain) in counts:
-            a, b = (np.array(counts[config, s]["counts"].split(), dtype=np.int64).reshape(-1, 3) for s in (view, plain))
+            a, b = count_sets(pd.DataFrame([counts[config, view], counts[config, plain]]))
             diff = paired_difference([a], [b])
             rows.append({"config": config, f"F1 {plain}": counts[config, plain]["f1"],
                          f"F1 {view}": counts[config, view]["f1"], "difference": round(diff.value, 2),
