@@ -129,7 +129,8 @@ def build_student(data_path: str | os.PathLike, negatives: str = "frequency", n_
     config = TrainConfig(seed=seed, **train_options)
     # bf16 autocast only where the hardware makes it fast (float32 elsewhere): the key says which ran
     config = replace(config, bf16=config.bf16 and bf16_training(train_device()))
-    check_share(lowercase), check_share(titlecase)  # before the artifact is keyed
+    for share in (lowercase, titlecase):  # before the artifact is keyed
+        check_share(share)
     data_path = Path(data_path)
     if not data_path.is_file():
         from .data import DataError

@@ -190,13 +190,19 @@ def check_share(share: float) -> float:
     return share
 
 
+def _chosen(n: int, share: float, seed: int | str) -> set[int]:
+    """A seeded sample of ``round(share * n)`` of the indices ``0..n-1`` (``share`` checked by
+    :func:`check_share`): the conversations a share rewrites."""
+    import random
+
+    return set(random.Random(seed).sample(range(n), round(check_share(share) * n)))
+
+
 def lowercase_share(convs: Sequence[Conversation], share: float, seed: int = 0) -> list[Conversation]:
     """``convs`` with a seeded ``share`` of them (0 to 1) written in lower case, passage and
     answers alike (types as asked): two zero-shot sets (MIT Movie, MIT Restaurant) and the
     MultiCoNER II validation views are lower-cased queries, the teacher passages are cased."""
-    import random
-
-    chosen = set(random.Random(seed).sample(range(len(convs)), round(check_share(share) * len(convs))))
+    chosen = _chosen(len(convs), share, seed)
     return [Conversation(c.passage.lower(), [(t, [e.lower() for e in ents]) for t, ents in c.turns], c.source)
             if i in chosen else c for i, c in enumerate(convs)]
 
@@ -207,12 +213,9 @@ def titlecase_share(convs: Sequence[Conversation], share: float, seed: int = 0) 
     answers unchanged: the teacher data names its types in lower case, while an evaluation file
     may capitalize them (MIT Restaurant's official one does). Drawn apart from
     :func:`lowercase_share`'s conversations, so the two shares overlap only by chance."""
-    import random
-
     from .typenames import title_case
 
-    rng = random.Random(f"titlecase:{seed}")
-    chosen = set(rng.sample(range(len(convs)), round(check_share(share) * len(convs))))
+    chosen = _chosen(len(convs), share, f"titlecase:{seed}")
     return [Conversation(c.passage, [(title_case(t), ents) for t, ents in c.turns], c.source)
             if i in chosen else c for i, c in enumerate(convs)]
 
