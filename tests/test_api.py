@@ -216,6 +216,27 @@ def test_tiny_model_end_to_end_long_text(bracket_student):
         _spans_ok(t, found)
 
 
+def test_lower_types_asks_the_student_in_lower_case_and_keeps_the_users_labels(student_tokenizer, monkeypatch):
+    import unerlib.inference as inference
+
+    asked: list[str] = []
+    real = inference.predict
+
+    def spy(student, questions, **kwargs):
+        asked.extend(q.type for q in questions)
+        return real(student, questions, **kwargs)
+
+    monkeypatch.setattr(inference, "predict", spy)
+    student = scripted_student(student_tokenizer, ' ["Paris"]')  # noqa: F405  (answers this to every type)
+    text = "Ada Lovelace never lived in Paris."
+    found = UniNER.from_student(student, max_new_tokens=8, lower_types=True).predict_entities(text, ["City Name"])
+    assert asked == ["city name"]
+    assert found == [{"start": 28, "end": 33, "text": "Paris", "label": "City Name"}]
+    asked.clear()
+    UniNER.from_student(student, max_new_tokens=8).predict_entities(text, ["City Name"])
+    assert asked == ["City Name"]  # off by default: the type as the user spelled it
+
+
 def test_load_default_model_and_adapter_arguments(tiny_dir, monkeypatch):
     import unerlib.api
 

@@ -518,16 +518,26 @@ def test_the_budget_is_scaled_to_a_slower_machine(tmp_path):
 
     (tmp_path / "first").mkdir()
     earlier = results(_scores(tmp_path / "first", {"frequency x1": 3, "corpus x4": 6}).assign(
-        train_seconds=lambda t: t["config"].map({"frequency x1": 100.0, "corpus x4": 700.0})),
-        {"model": "m"}, parse_configs("frequency x1,corpus x4"), VALIDATION_SETS)
+        train_seconds=lambda t: t["config"].map({"frequency x1": 100.0, "corpus x4": 700.0}),
+        adapter=lambda t: t["config"]), {"model": "m"}, parse_configs("frequency x1,corpus x4"), VALIDATION_SETS)
     (tmp_path / "now").mkdir()
     now = _scores(tmp_path / "now", {"frequency x1": 3, "frequency x4": 8}).assign(
-        train_seconds=lambda t: t["config"].map({"frequency x1": 150.0, "frequency x4": 1200.0}))
+        train_seconds=lambda t: t["config"].map({"frequency x1": 150.0, "frequency x4": 1200.0}),
+        adapter=lambda t: t["config"])
     assert speed_ratio(earlier, now) == 1.5  # the baseline's student, timed on both machines
     assert speed_ratio(earlier, now.assign(adapter="another")) is None  # no student timed on both
+    # a decoding lever reuses a student under another name: the same student, so it is timed on both
+    lever = now[now["config"] == "frequency x1"].assign(config="empty bias 2")
+    assert speed_ratio(earlier, lever) == 1.5
     written = results(now, {"model": "m"}, parse_configs("frequency x1,frequency x4"), VALIDATION_SETS,
                       earlier=earlier)
     assert written["speed"] == 1.5 and written["budget_s"] == 1.5 * TRAIN_BUDGET_S
     assert written["kept"] == "frequency x4" and "so it is 1350 s here" in written["why"]
     alone = results(now, {"model": "m"}, parse_configs("frequency x1,frequency x4"), VALIDATION_SETS)
     assert alone["kept"] == "frequency x1" and "over the training budget of 900 s" in alone["why"]
+    # a later round carrying that file keeps its budget (in its seconds) when it times no student again
+    (tmp_path / "later").mkdir()
+    later = _scores(tmp_path / "later", {"empty bias 4": 2}).assign(train_seconds=None, adapter="cached")
+    chained = results(later, {"model": "m"}, parse_configs("empty bias 4"), VALIDATION_SETS, earlier=written)
+    assert "speed" not in chained and chained["budget_s"] == written["budget_s"]
+    assert chained["kept"] == "frequency x4" and "1350 s in the earlier file's seconds" in chained["why"]

@@ -33,16 +33,18 @@ def test_record_and_read_back(monkeypatch, tmp_path):
     assert again.params == values and again.adapter.name == "key"
     assert again.train_options()["model"] == values["student"]
     assert again.inference_options() == {k: values[k] for k in ("max_new_tokens", "quantize", "empty_bias",
-                                                                 "constrain_spans", "one_type_per_entity")}
+                                                                 "constrain_spans", "one_type_per_entity",
+                                                                 "lower_types")}
 
 
 def test_inference_options_of_a_run_recorded_before_the_decoding_options(tmp_path):
-    """A manifest written before empty_bias, constrain_spans, one_type_per_entity and
-    lora_layers existed reads as the model's own answers, unconstrained, and a recipe
+    """A manifest written before empty_bias, constrain_spans, one_type_per_entity, lower_types
+    and lora_layers existed reads as the model's own answers, unconstrained, and a recipe
     with LoRA on every layer."""
     old = Headline(tmp_path / "data.json", tmp_path / "key", {"max_new_tokens": 256, "quantize": "int8"})
     assert old.inference_options() == {"max_new_tokens": 256, "quantize": "int8", "empty_bias": 0.0,
-                                       "constrain_spans": False, "one_type_per_entity": False}
+                                       "constrain_spans": False, "one_type_per_entity": False,
+                                       "lower_types": False}
     recipe = {"student": "m", "learning_rate": 1e-3, "epochs": 1.0, "max_steps": -1, "batch_size": 8, "lora": True,
               "lora_r": 16, "lora_alpha": 32, "max_length": 384, "bf16": True}
     assert Headline(tmp_path / "data.json", tmp_path / "key", recipe).train_options()["lora_layers"] == 0

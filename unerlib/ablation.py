@@ -28,7 +28,7 @@ def run_ablation(data_path: str | os.PathLike, strategies: Sequence[str] = STRAT
                  n_negatives: int = 2, seeds: Sequence[int] = (0,), limit: int | None = 50,
                  max_new_tokens: int = 256, quantize: str = "", progress: bool = True,
                  root: str | os.PathLike | None = None, empty_bias: float = 0.0, constrain_spans: bool = False,
-                 one_type_per_entity: bool = False, **train_options: Any):
+                 one_type_per_entity: bool = False, lower_types: bool = False, **train_options: Any):
     """Train one student per (strategy, seed) and score each on the seven zero-shot sets.
     Every student and score is a cached artifact, so a run with notebook 03's parameters
     is its student. Returns the rows of :func:`unerlib.evaluation.evaluate_sets` with
@@ -49,7 +49,7 @@ def run_ablation(data_path: str | os.PathLike, strategies: Sequence[str] = STRAT
             scores = evaluate_sets(train_options.get("model", "smollm2-135m"), adapter, limit=limit,
                                    max_new_tokens=max_new_tokens, progress=progress, root=root, quantize=quantize,
                                    empty_bias=empty_bias, constrain_spans=constrain_spans,
-                                   one_type_per_entity=one_type_per_entity)
+                                   one_type_per_entity=one_type_per_entity, lower_types=lower_types)
             frames.append(scores.assign(strategy=strategy, seed=seed, adapter=adapter.name))
     return pd.concat(frames, ignore_index=True)
 

@@ -21,6 +21,7 @@ returned span satisfies ``text[span["start"]:span["end"]] == span["text"]``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
@@ -202,7 +203,8 @@ class UniNER:
     def load(cls, model: str | None = None, adapter: str | None = None, *, device: str | None = None,
              dtype: str = "auto", max_new_tokens: int = 64, window_tokens: int = 256,
              overlap_tokens: int = 32, empty_bias: float = 0.0, constrain_spans: bool = False,
-             quantize: str = "", one_type_per_entity: bool = False) -> "UniNER":
+             quantize: str = "", one_type_per_entity: bool = False,
+             lower_types: bool = False) -> "UniNER":
         """Load a student: ``model`` is the embedded default (:data:`DEFAULT_MODEL`), a local
         folder, a ``.gguf`` file or a Hugging Face id; ``adapter`` a LoRA adapter folder (or
         a fully tuned student's folder); ``empty_bias`` favours ``[]`` at each answer's first
@@ -210,7 +212,9 @@ class UniNER:
         answers); ``constrain_spans`` lets answers hold only strings found in the text
         (:mod:`unerlib.constrained`); ``one_type_per_entity`` keeps an entity named under
         several types of a window under the type the student scored highest
-        (:mod:`unerlib.typechoice`); ``quantize="bf16"`` (the report's since campaign round 14)
+        (:mod:`unerlib.typechoice`); ``lower_types`` asks each type in lower case, as the
+        teacher data spells every type (the report's since campaign round 17; the entities keep
+        your label); ``quantize="bf16"`` (the report's since campaign round 14)
         multiplies every linear layer in bfloat16 on a CPU, faster than float32 and closer to its
         answers than int8; ``"int8_bf16_head"``, ``"int8_body"`` or ``"int8_row"`` answer in int8
         (:mod:`unerlib.quantize`; the README's speed lines)."""
@@ -219,12 +223,13 @@ class UniNER:
         student = load_student(model or DEFAULT_MODEL, adapter, dtype=dtype, device=device, quantize=quantize)
         return cls.from_student(student, max_new_tokens=max_new_tokens, window_tokens=window_tokens,
                                 overlap_tokens=overlap_tokens, empty_bias=empty_bias,
-                                constrain_spans=constrain_spans, one_type_per_entity=one_type_per_entity)
+                                constrain_spans=constrain_spans, one_type_per_entity=one_type_per_entity,
+                                lower_types=lower_types)
 
     @classmethod
     def from_student(cls, student, *, max_new_tokens: int = 64, window_tokens: int = 256,
                      overlap_tokens: int = 32, empty_bias: float = 0.0, constrain_spans: bool = False,
-                     one_type_per_entity: bool = False) -> "UniNER":
+                     one_type_per_entity: bool = False, lower_types: bool = False) -> "UniNER":
         """Wrap a loaded student; questions go to the fast batched predictor."""
         from .inference import predict
         from .instructions import encode_prefix
@@ -233,6 +238,8 @@ class UniNER:
         budget = window_tokens + len(encode_prefix(student.tokenizer, "")) + 64
 
         def answer(questions: Sequence[Question], progress: bool = False) -> list[list[str]]:
+            if lower_types:
+                questions = [dataclasses.replace(q, type=q.type.lower()) for q in questions]
             preds, _ = predict(student, questions, max_new_tokens=max_new_tokens,
                                max_passage_tokens=budget, progress=progress, empty_bias=empty_bias,
                                constrain_spans=constrain_spans, one_type_per_entity=one_type_per_entity)

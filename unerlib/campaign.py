@@ -63,7 +63,9 @@ def campaign_base(params: dict[str, Any]) -> dict[str, Any]:
     data["sources"] = data["sources"] or "default"
     # the conversation shares, only when set: the bases of rounds before them keep their keys
     shares = {k: params[k] for k in CONVERSATION_SHARES if params.get(k)}
-    return {"model": params["student"], **data, **{k: params[k] for k in BASE_PARAMS}, **shares}
+    # likewise the decoding of types in lower case, only when set
+    lower = {"lower_types": True} if params.get("lower_types") else {}
+    return {"model": params["student"], **data, **{k: params[k] for k in BASE_PARAMS}, **shares, **lower}
 
 
 def run_campaign(base: dict[str, Any], configs: dict[str, dict[str, Any]],
@@ -101,13 +103,15 @@ def run_campaign(base: dict[str, Any], configs: dict[str, dict[str, Any]],
                                           progress=progress, root=root, data_root=data_root)
         train = {k: v for k, v in params.items() if k not in (*DATA_BASE, "negatives", "n_negatives",
                                                               "seed", "max_new_tokens", "quantize", "empty_bias",
-                                                              "constrain_spans", "one_type_per_entity")}
+                                                              "constrain_spans", "one_type_per_entity",
+                                                              "lower_types")}
         adapter = build_student(data_path, negatives=params["negatives"], n_negatives=params["n_negatives"],
                                 seed=params["seed"], progress=progress, root=root, **train)
         scores = pd.concat([evaluate_sets(params["model"], adapter, sets=[name], limit=n,
                                           max_new_tokens=params["max_new_tokens"], quantize=params["quantize"],
                                           empty_bias=params["empty_bias"], constrain_spans=params["constrain_spans"],
                                           one_type_per_entity=params["one_type_per_entity"],
+                                          lower_types=params.get("lower_types", False),
                                           progress=progress, root=root, data_root=data_root)
                             for name, n in sizes.items()], ignore_index=True)
         frames.append(scores.assign(config=name, data=artifact_label(Path(data_path).parent, root),
@@ -314,9 +318,9 @@ def results(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]], li
     summary row, and a pair that needs it its recorded interval. ``rescored`` gives, for each
     configuration scored again, the largest change of a per-set F1 against the earlier file, and
     ``earlier_machines`` the machines the carried rows were measured on. The training budget of
-    the choice is :data:`TRAIN_BUDGET_S` in the earlier rows' seconds: scaled by ``speed``
-    (:func:`unerlib.campaign_carry.speed_ratio`) when this machine trains the same students
-    faster or slower, and written as ``budget_s``."""
+    the choice is :data:`TRAIN_BUDGET_S` in the first rows' seconds, the earlier file's
+    ``budget_s`` in its own: scaled by ``speed`` (:func:`unerlib.campaign_carry.speed_ratio`)
+    when this machine trains the same students faster or slower, and written as ``budget_s``."""
     import pandas as pd
 
     from .evaluation import count_sets
@@ -324,7 +328,8 @@ def results(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]], li
     scores = scores.assign(counts=[" ".join(map(str, c.ravel())) for c in count_sets(scores)])
     carried = carry_earlier(earlier, scores, base, limits) if earlier is not None else None
     speed = speed_ratio(earlier, scores) if earlier is not None and "train_seconds" in scores else None
-    budget = TRAIN_BUDGET_S * (speed or 1.0)
+    earlier_budget = float(earlier.get("budget_s", TRAIN_BUDGET_S)) if earlier is not None else TRAIN_BUDGET_S
+    budget = earlier_budget * (speed or 1.0)
     if carried is not None:
         scores = pd.concat([scores, carried.scores], ignore_index=True)
         configs = {**configs, **carried.configs}
@@ -338,8 +343,11 @@ def results(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]], li
     table = table.sort_values("config", key=lambda s: s.map(_rank), kind="stable", ignore_index=True)
     kept, why = choose(table, budget_s=budget, configs=configs)
     if speed and abs(speed - 1.0) > 0.05:
-        why += (f" (the budget is {TRAIN_BUDGET_S:.0f} s on the machine of the earlier rows; this machine trained the "
+        why += (f" (the budget is {earlier_budget:.0f} s on the machine of the earlier rows; this machine trained the "
                 f"same students {speed:.2f} times as long, so it is {budget:.0f} s here)")
+    elif earlier_budget != TRAIN_BUDGET_S:
+        why += (f" (the budget is {TRAIN_BUDGET_S:.0f} s on the machine of the first rows, {budget:.0f} s in the "
+                f"earlier file's seconds, as it recorded)")
     pairs = pair_table(scores).to_dict(orient="records") + (carried.pairs if carried else [])
     position = {p: i for i, p in enumerate(PAIRS)}
     pairs.sort(key=lambda r: position.get((r["config"], r["against"]), len(position)))
@@ -358,7 +366,8 @@ def results(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]], li
             **({"empty_check": {"set": check[0], "sentences": check[1],
                                 "rows": sorted(empty_rows, key=lambda r: _rank(r["config"]))}} if empty_rows else {}),
             **({"rescored": carried.rescored} if carried and carried.rescored else {}),
-            **({"speed": speed, "budget_s": round(budget, 1)} if speed else {}),
+            **({"speed": speed} if speed else {}),
+            **({"budget_s": round(budget, 1)} if speed or budget != TRAIN_BUDGET_S else {}),
             **({"earlier_machines": other_machines(earlier, machine or {})} if earlier is not None else {}),
             "machine": machine or {}}
 

@@ -88,14 +88,16 @@ def other_machines(earlier: dict[str, Any], machine: dict[str, Any]) -> list[dic
 
 def speed_ratio(earlier: dict[str, Any], scores) -> float | None:
     """How many times as long this round's machine trains a student as the earlier file's did:
-    the median, over the configurations scored now whose student (same adapter key) the earlier
-    file records a training time for, of the time measured now over the recorded one (1.0 for a
-    student taken from the cache); None when no student was timed in both."""
+    the median, over the students scored now (by adapter key, under any configuration name: a
+    decoding lever reuses its student) that the earlier file records a training time for, of the
+    time measured now over the recorded one (1.0 for a student taken from the cache); None when
+    no student was timed in both. A student's recorded time is its configuration's ``train s`` in
+    the earlier summary (its rows may carry times from machines before that file's)."""
     import statistics
 
-    recorded = {(r["config"], r["adapter"]): r["train_seconds"] for r in earlier.get("per_set", [])
-                if r.get("train_seconds")}
-    ratios = [now / recorded[key] for key, now in
-              scores.groupby(["config", "adapter"])["train_seconds"].first().items()
-              if now and key in recorded]
+    summary_s = {r["config"]: r["train s"] for r in earlier.get("summary", []) if r.get("train s")}
+    recorded = {r["adapter"]: summary_s[r["config"]] for r in earlier.get("per_set", []) if r["config"] in summary_s}
+    ratios = [now / recorded[adapter] for adapter, now in
+              scores.groupby("adapter")["train_seconds"].first().items()
+              if now and adapter in recorded]
     return round(statistics.median(ratios), 3) if ratios else None

@@ -262,6 +262,10 @@ CONFIGS: dict[str, dict[str, Any]] = {
     # suite's title-cased view (added this round) asks so
     # (its one draw scored below the kept configuration, so no second draw was trained)
     f"{_TITLED_16} bf16 empty bias -0.25": {**_KEPT_15_RECIPE, "titlecase": 0.3},
+    # round 17, decoding only: the kept student asked every type in lower case, as its teacher data
+    # asks them; it changes the questions of the title-cased view alone (of the seven test sets, of
+    # MIT Restaurant alone), so the other views' answers are the kept configuration's own
+    f"{_KEPT_15} lower types": {**_KEPT_15_RECIPE, "lower_types": True},
 }
 
 #: configurations that repeat another's recipe with another seed (the baseline's, or a lever's):
@@ -378,4 +382,6 @@ PAIRS: tuple[tuple[str, str], ...] = (("int8 rows", "float32"), ("2000 passages 
                                       (f"{_KEPT_13} batch 16 seed 1 bf16", f"{_KEPT_13} seed 1 bf16"),
                                       # round 16, on the suite with the title-cased view: the lever against the
                                       # kept configuration
-                                      (f"{_TITLED_16} bf16 empty bias -0.25", _KEPT_15))
+                                      (f"{_TITLED_16} bf16 empty bias -0.25", _KEPT_15),
+                                      # round 17: the decoding lever against the kept student as it decodes
+                                      (f"{_KEPT_15} lower types", _KEPT_15))

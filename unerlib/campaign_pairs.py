@@ -27,7 +27,8 @@ def pair_table(scores, pairs: Sequence[tuple[str, str]] = PAIRS):
 
 
 #: the settings that change how a student decodes, not the student itself
-DECODING_KEYS: tuple[str, ...] = ("max_new_tokens", "quantize", "empty_bias", "constrain_spans", "one_type_per_entity")
+DECODING_KEYS: tuple[str, ...] = ("max_new_tokens", "quantize", "empty_bias", "constrain_spans", "one_type_per_entity",
+                                  "lower_types")
 
 
 def _differ(a: dict[str, Any], b: dict[str, Any]) -> set[str]:

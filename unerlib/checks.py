@@ -22,14 +22,14 @@ def parsed_answer(line: dict[str, Any]) -> list:
 def loop_stop_check(model: str, adapter: str | os.PathLike, data: str, limit: int, max_new_tokens: int,
                     quantize: str = "", progress: bool = True, root: str | os.PathLike | None = None,
                     empty_bias: float = 0.0, constrain_spans: bool = False,
-                    one_type_per_entity: bool = False) -> dict[str, Any]:
+                    one_type_per_entity: bool = False, lower_types: bool = False) -> dict[str, Any]:
     """The same questions decoded with the loop stop (loops set aside, then decoded on to
     their end) and without it: how many answers looped, how many official parsed answers
     differ, and both official F1 scores (they should be equal)."""
     runs = {flag: evaluate_sets(model, adapter, sets=[data], limit=limit, max_new_tokens=max_new_tokens,
                                 progress=progress, root=root, stop_loops=flag, quantize=quantize,
                                 empty_bias=empty_bias, constrain_spans=constrain_spans,
-                                one_type_per_entity=one_type_per_entity).iloc[0]
+                                one_type_per_entity=one_type_per_entity, lower_types=lower_types).iloc[0]
             for flag in (True, False)}
     answers = {flag: read_predictions(Path(row["predictions"])) for flag, row in runs.items()}
     differ = [qid for qid, line in answers[True].items()
@@ -43,7 +43,8 @@ def loop_stop_check(model: str, adapter: str | os.PathLike, data: str, limit: in
 def quantization_check(model: str, adapter: str | os.PathLike, limit: int, max_new_tokens: int,
                        sets: Sequence[str] = ZERO_SHOT, progress: bool = True,
                        root: str | os.PathLike | None = None, empty_bias: float = 0.0,
-                       constrain_spans: bool = False, quantize: str = "int8", one_type_per_entity: bool = False):
+                       constrain_spans: bool = False, quantize: str = "int8", one_type_per_entity: bool = False,
+                       lower_types: bool = False):
     """The same questions (the first ``limit`` sentences of each set) answered by the
     float32 student and by its ``quantize`` reduced precision (int8 or bfloat16, :mod:`unerlib.quantize`): per
     set both F1 scores and the share of official parsed answers that differ, and the paired
@@ -54,7 +55,8 @@ def quantization_check(model: str, adapter: str | os.PathLike, limit: int, max_n
         raise ValueError("quantization_check compares a quantization with float32: name one (e.g. bf16 or int8_row)")
     runs = {q: evaluate_sets(model, adapter, sets=sets, limit=limit, max_new_tokens=max_new_tokens,
                              progress=progress, root=root, quantize=q, empty_bias=empty_bias,
-                             constrain_spans=constrain_spans, one_type_per_entity=one_type_per_entity)
+                             constrain_spans=constrain_spans, one_type_per_entity=one_type_per_entity,
+                             lower_types=lower_types)
             for q in ("", quantize)}
     rows = []
     for (_, a), (_, b) in zip(runs[""].iterrows(), runs[quantize].iterrows()):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -33,15 +34,25 @@ CHUNK_PASSAGES = 40
 def evaluation_params(model: str, adapter: str | os.PathLike | None, data: str, limit: int | None,
                       max_new_tokens: int, stop_loops: bool = True, quantize: str = "",
                       empty_bias: float = 0.0, constrain_spans: bool = False,
-                      one_type_per_entity: bool = False, root: str | os.PathLike | None = None) -> dict[str, Any]:
+                      one_type_per_entity: bool = False, root: str | os.PathLike | None = None,
+                      lower_types: bool = False) -> dict[str, Any]:
     """The parameters that key an evaluation (the adapter by its artifact label under the
-    artifacts ``root`` the evaluation is cached in); ``empty_bias``, ``constrain_spans`` and
-    ``one_type_per_entity`` only when set, so evaluations without them keep their keys."""
+    artifacts ``root`` the evaluation is cached in); ``empty_bias``, ``constrain_spans``,
+    ``one_type_per_entity`` and ``lower_types`` only when set, so evaluations without them
+    keep their keys."""
     return {"model": model, "adapter": artifact_label(adapter, root) if adapter else None, "data": data,
             "limit": limit or None, "max_new_tokens": max_new_tokens, "stop_loops": stop_loops, "quantize": quantize,
             **({"empty_bias": float(empty_bias)} if empty_bias else {}),
             **({"constrain_spans": True} if constrain_spans else {}),
-            **({"one_type_per_entity": True} if one_type_per_entity else {})}
+            **({"one_type_per_entity": True} if one_type_per_entity else {}),
+            **({"lower_types": True} if lower_types else {})}
+
+
+def asks_cased_types(data: str, data_root: str | os.PathLike | None = None) -> bool:
+    """Whether any type a set asks has a capital letter (so ``lower_types`` changes its questions)."""
+    from .inference import load_questions
+
+    return any(q.type != q.type.lower() for q in load_questions(data, None, data_root))
 
 
 #: tokens added to the longest gold answer of a set when the answer cap is ``"auto"``
@@ -74,7 +85,8 @@ def evaluate_sets(model: str = EMBEDDED, adapter: str | os.PathLike | None = Non
                   sets: Sequence[str] = ZERO_SHOT, limit: int | None = 50, max_new_tokens: int | str = 256,
                   progress: bool = True, root: str | os.PathLike | None = None,
                   data_root: str | os.PathLike | None = None, stop_loops: bool = True, quantize: str = "",
-                  empty_bias: float = 0.0, constrain_spans: bool = False, one_type_per_entity: bool = False):
+                  empty_bias: float = 0.0, constrain_spans: bool = False, one_type_per_entity: bool = False,
+                  lower_types: bool = False):
     """Zero-shot scores per set (cached); a DataFrame with one row per set.
 
     Columns: ``precision``/``recall``/``f1`` (official string metric) with ``f1_low``/
@@ -87,7 +99,9 @@ def evaluate_sets(model: str = EMBEDDED, adapter: str | os.PathLike | None = Non
     ``empty_bias`` favours ``[]`` at each answer's first token (:mod:`unerlib.decoder`);
     ``constrain_spans`` decodes lists of passage strings only (:mod:`unerlib.constrained`);
     ``one_type_per_entity`` keeps each entity under one type of a passage (:mod:`unerlib.typechoice`).
-    ``max_new_tokens="auto"`` caps each set at :func:`answer_cap` of all its questions
+    ``lower_types`` asks each type in lower case ("restaurant name" for "Restaurant Name"), as
+    the teacher data asks its types; it keys only the sets whose types it changes, so the
+    evaluations of the other sets are the plain ones. ``max_new_tokens="auto"`` caps each set at :func:`answer_cap` of all its questions
     (the whole split: at least the longest gold answer of the sentences evaluated, and the
     same cap at any ``limit``); the ``max_new_tokens`` column gives the cap each set used.
     """
@@ -122,7 +136,8 @@ def evaluate_sets(model: str = EMBEDDED, adapter: str | os.PathLike | None = Non
     rows, keys = [], {}
     for name in sets:
         params = evaluation_params(model, adapter, name, limit, cap(name), stop_loops, quantize, empty_bias,
-                                   constrain_spans, one_type_per_entity, root)
+                                   constrain_spans, one_type_per_entity, root,
+                                   lower_types=lower_types and asks_cased_types(name, data_root))
         if max_new_tokens == "auto":  # recorded, so a summary groups a student's sets whatever their caps
             params["answer_cap"] = "auto"
         folder = artifact_dir("evaluations", params, root)
@@ -149,6 +164,9 @@ def _answer(student, params: dict[str, Any], folder: Path, progress: bool, data_
     from .inference import group_by_passage, load_questions, predict, prediction_line
 
     questions = load_questions(params["data"], params["limit"], data_root)
+    set_types = {q.id: q.type for q in questions}  # a prediction line names the type as the set spells it
+    if params.get("lower_types"):
+        questions = [replace(q, type=q.type.lower()) for q in questions]
     partial = folder / "predictions.partial.jsonl"
     answered = read_predictions(folder / "predictions.jsonl")
     if answered and all(q.id in answered for q in questions):
@@ -167,7 +185,8 @@ def _answer(student, params: dict[str, Any], folder: Path, progress: bool, data_
                                stop_loops=params["stop_loops"], empty_bias=params.get("empty_bias", 0.0),
                                constrain_spans=params.get("constrain_spans", False),
                                one_type_per_entity=params.get("one_type_per_entity", False))
-            fh.writelines(json.dumps(prediction_line(p), ensure_ascii=False) + "\n" for p in preds)
+            fh.writelines(json.dumps({**prediction_line(p), "type": set_types[p.id]}, ensure_ascii=False) + "\n"
+                          for p in preds)
             fh.flush()
             bar.update(len(chunk))
     bar.close()

@@ -23,10 +23,12 @@ DATA_PARAMS = ("teacher", "teacher_model", "base_url", "n_passages", "max_passag
 TRAIN_PARAMS = ("learning_rate", "epochs", "max_steps", "batch_size", "lora", "lora_r", "lora_alpha", "max_length",
                 "bf16", "lora_layers", "lowercase", "titlecase")
 #: notebook 03's inference settings, used by every evaluation of its student
-INFERENCE_PARAMS = ("max_new_tokens", "quantize", "empty_bias", "constrain_spans", "one_type_per_entity")
+INFERENCE_PARAMS = ("max_new_tokens", "quantize", "empty_bias", "constrain_spans", "one_type_per_entity",
+                    "lower_types")
 #: the values of parameters added after runs were recorded, for a manifest that lacks them
 LATER_DEFAULTS: dict[str, Any] = {"lora_layers": 0, "empty_bias": 0.0, "constrain_spans": False,
-                                  "one_type_per_entity": False, "lowercase": 0.0, "titlecase": 0.0}
+                                  "one_type_per_entity": False, "lowercase": 0.0, "titlecase": 0.0,
+                                  "lower_types": False}
 STUDENT_PARAMS = (*DATA_PARAMS, "negatives", "n_negatives", *TRAIN_PARAMS, "eval_limit", *INFERENCE_PARAMS)
 
 
@@ -99,7 +101,7 @@ class Headline:
         """The inference settings as :func:`unerlib.evaluation.evaluate_sets` takes them
         (:data:`LATER_DEFAULTS` for those a run recorded before they existed)."""
         return {"max_new_tokens": self.params["max_new_tokens"], "quantize": self.params.get("quantize", ""),
-                **{k: self._param(k) for k in ("empty_bias", "constrain_spans", "one_type_per_entity")}}
+                **{k: self._param(k) for k in ("empty_bias", "constrain_spans", "one_type_per_entity", "lower_types")}}
 
 
 def notebook_defaults(stem: str = "03_training") -> dict[str, Any]:
