@@ -51,7 +51,7 @@ def test_evaluations_record_the_cap_they_used(tiny_dir, tmp_path):
 def test_the_answers_sentence_names_the_caps_used():
     import pandas as pd
 
-    from unerlib.evaluation import answers_sentence
+    from unerlib.intervals import answers_sentence
 
     rows = pd.DataFrame({"questions": [10, 10], "cap_hits": [1, 0], "loop_stops": [1, 0], "loops_capped": [1, 0],
                          "parse_failures": [1, 0], "max_new_tokens": [45, 131]})

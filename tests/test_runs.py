@@ -226,13 +226,13 @@ def test_parsed_answers_are_compared_as_the_metric_reads_them():
 @pytest.mark.parametrize("eval_limit, untuned_limit, n", [(100, 30, 30), (100, 0, 100), (20, 30, 20), (0, 30, 30),
                                                           (0, 0, 0), (None, None, None)])
 def test_the_untuned_baseline_answers_the_first_of_the_tuned_sentences(eval_limit, untuned_limit, n):
-    from unerlib.evaluation import untuned_sentences
+    from unerlib.intervals import untuned_sentences
 
     assert untuned_sentences(eval_limit, untuned_limit) == n
 
 
 def test_a_negative_untuned_limit_is_refused():
-    from unerlib.evaluation import untuned_sentences
+    from unerlib.intervals import untuned_sentences
 
     with pytest.raises(ValueError, match="0 \\(all\\) or positive"):
         untuned_sentences(100, -1)

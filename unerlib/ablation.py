@@ -57,7 +57,7 @@ def run_ablation(data_path: str | os.PathLike, strategies: Sequence[str] = STRAT
 def pooled_counts(long, strategy: str, metric: str = "f1") -> list[np.ndarray]:
     """Per zero-shot set (in :data:`ZERO_SHOT` order), the per-sentence counts of a
     strategy summed over its seeds."""
-    from .evaluation import count_sets
+    from .intervals import count_sets
 
     sub = long[long.strategy == strategy]
     out = []

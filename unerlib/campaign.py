@@ -132,7 +132,7 @@ def summary(scores, baseline: str | None = None):
     and verdict, and the share of empty answers beside gold's."""
     import pandas as pd
 
-    from .evaluation import average_interval, paired
+    from .intervals import average_interval, paired
     from .stats import verdict
 
     names = list(dict.fromkeys(scores["config"]))
@@ -323,7 +323,7 @@ def results(scores, base: dict[str, Any], configs: dict[str, dict[str, Any]], li
     when this machine trains the same students faster or slower, and written as ``budget_s``."""
     import pandas as pd
 
-    from .evaluation import count_sets
+    from .intervals import count_sets
 
     scores = scores.assign(counts=[" ".join(map(str, c.ravel())) for c in count_sets(scores)])
     carried = carry_earlier(earlier, scores, base, limits) if earlier is not None else None

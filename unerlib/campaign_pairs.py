@@ -14,7 +14,7 @@ def pair_table(scores, pairs: Sequence[tuple[str, str]] = PAIRS):
     difference of their validation averages (first minus second) with its interval and verdict."""
     import pandas as pd
 
-    from .evaluation import paired
+    from .intervals import paired
     from .stats import verdict
 
     rows, scored = [], set(scores["config"])
@@ -73,7 +73,7 @@ def view_gap(per_set: Sequence[dict[str, Any]], view: str, plain: str):
     paired over sentences, with its verdict; what the spelling alone costs each student."""
     import pandas as pd
 
-    from .evaluation import count_sets
+    from .intervals import count_sets
     from .stats import paired_difference, verdict
 
     counts = {(r["config"], r["dataset"]): r for r in per_set if isinstance(r.get("counts"), str)}

@@ -8,7 +8,8 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
-from .evaluation import evaluate_sets, paired, read_predictions
+from .evaluation import evaluate_sets, read_predictions
+from .intervals import paired
 from .registry import ZERO_SHOT
 
 

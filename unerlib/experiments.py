@@ -265,7 +265,7 @@ def domain_breakdown(scores, values: Sequence[str] = ("f1", "span_f1")):
                    "dataset names": ", ".join(sub["dataset"]), "has data": not sub.empty}
             row.update({v: float(sub[v].mean()) if not sub.empty else float("nan") for v in values})
             if "f1_low" in sub.columns:  # intervals: the domain's datasets resampled one by one
-                from .evaluation import average_interval
+                from .intervals import average_interval
 
                 for v in values:
                     est = average_interval(sub, v) if not sub.empty else None

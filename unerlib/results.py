@@ -134,7 +134,7 @@ def zero_shot_summary(evaluations, limit: int | None = None):
             sets = group.drop_duplicates("dataset").set_index("dataset").loc[list(ZERO_SHOT)].reset_index()
             row = {"model": model, "student": adapter, "limit": lim, "max_new_tokens": mnt, **seven_set_row(sets)}
             if "intervals" in sets.columns and sets["intervals"].all():
-                from .evaluation import average_interval
+                from .intervals import average_interval
 
                 est = average_interval(sets)
                 row.update({"Avg low": est.low, "Avg high": est.high, "Avg ± 95%": str(est)})

@@ -49,7 +49,7 @@ def scaling_table(long, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0):
     interval (``avg``, ``low``, ``high`` and as text)."""
     import pandas as pd
 
-    from .evaluation import average_interval
+    from .intervals import average_interval
 
     rows = []
     for size, group in long.groupby("passages", sort=True):
@@ -63,7 +63,7 @@ def step_differences(long, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0):
     """The paired difference of each size against the next smaller one (same sentences)."""
     import pandas as pd
 
-    from .evaluation import paired
+    from .intervals import paired
     from .stats import verdict
 
     sizes = sorted(long["passages"].unique())
